@@ -1,0 +1,29 @@
+# The two commands of the README. Both build the virtual environment at .venv when it is missing
+# or older than setup.cfg / pyproject.toml, and reuse it otherwise.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO ?= demo
+
+.PHONY: demo test bench clean-demo
+
+$(STAMP): setup.cfg pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/pianorbm corpus music21 bach/chorales $(DEMO)/raw
+	$(BIN)/pianorbm curate --piano-only $(DEMO)/raw $(DEMO)/clean
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python benchmarks/curate_speed.py
+
+clean-demo:
+	rm -rf $(DEMO)

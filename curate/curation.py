@@ -1,0 +1,189 @@
+"""Curate a folder: walk it, fan files out to isolated workers, dedup, write the manifest.
+
+The run is resumable: each finished file is journalled at once, and a rerun on the same SRC and DST
+skips every file whose size, modification time and settings match its journal row (and whose
+clean copy is still there), so an interrupted run, rerun, ends exactly as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+
+from curate.atomic import TEMP_SUFFIX, write_text_atomic
+from curate.config import MIDI_SUFFIXES, CurateConfig
+from curate.errors import CurationError
+from curate.file_curation import DUPLICATE, KEPT, UNREADABLE, curate_file
+from curate.isolation import Failure, IsolatedPool
+from curate.manifest import (JOURNAL_NAME, MANIFEST_NAMES, SUMMARY_NAME, read_journal, rows_to_frame,
+                             write_manifest)
+
+FAILURE_REASONS = {"timeout": "timeout", "crash": "parser_crash", "memory": "memory_limit", "error": "internal_error"}
+
+
+class CurationSetupError(CurationError):
+    """A mistake in how curation was called (paths, empty input): reported to the user as is."""
+
+    reason = "usage"
+
+
+@dataclass
+class CurationResult:
+    manifest: pd.DataFrame
+    manifest_path: Path
+    processed: int  # files read in this run
+    reused: int  # files whose journalled result was still valid
+    seconds: float
+
+
+def find_midi_files(src: Path) -> list[str]:
+    """Relative POSIX paths of the MIDI files under ``src``, sorted; symlinked folders not followed."""
+    found = []
+    for folder, dirs, files in os.walk(src):
+        dirs.sort()
+        for name in files:
+            if name.lower().endswith(MIDI_SUFFIXES):
+                found.append((Path(folder) / name).relative_to(src).as_posix())
+    return sorted(found)
+
+
+def _check_paths(src: Path, dst: Path) -> None:
+    if not src.is_dir():
+        raise CurationSetupError(f"source folder {src} does not exist or is not a folder")
+    src_r, dst_r = src.resolve(), dst.resolve()
+    if dst_r == src_r or src_r in dst_r.parents:
+        raise CurationSetupError(f"the output folder {dst} is inside the source folder {src}; "
+                                 "curate never writes under its input: choose a folder outside it")
+    if dst_r in src_r.parents:
+        raise CurationSetupError(f"the source folder {src} is inside the output folder {dst}; choose another output")
+    if dst.exists() and any(dst.iterdir()):
+        ours = [dst / JOURNAL_NAME, dst / SUMMARY_NAME, *(dst / name for name in MANIFEST_NAMES.values())]
+        if not any(path.exists() for path in ours):
+            raise CurationSetupError(f"the output folder {dst} is not empty and holds no curation of pianorbm; "
+                                     "choose a new or empty folder")
+
+
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _failure_row(src: Path, relpath: str, failure: Failure) -> dict:
+    path = src / relpath
+    stat = path.stat()
+    return {"path": relpath, "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": _sha256_of(path),
+            "status": UNREADABLE, "reason": FAILURE_REASONS[failure.kind], "detail": failure.detail}
+
+
+def _reusable(row: dict | None, src: Path, dst: Path, fingerprint: str) -> bool:
+    if not row or row.get("config") != fingerprint:
+        return False
+    stat = (src / row["path"]).stat()
+    if row.get("bytes") != stat.st_size or row.get("mtime_ns") != stat.st_mtime_ns:
+        return False
+    return row["status"] != KEPT or (dst / row["path"]).exists()
+
+
+def _dedup(rows: dict[str, dict]) -> tuple[list[str], dict[str, str]]:
+    """Groups kept files by content hash: the first path of each group stays, the rest point to it.
+
+    Returns the primaries whose clean copy was removed as duplicates earlier (they must be redone)
+    and the map duplicate -> primary.
+    """
+    groups: dict[str, list[str]] = {}
+    for path in sorted(rows):
+        if rows[path]["status"] in (KEPT, DUPLICATE):
+            groups.setdefault(rows[path]["content_hash"], []).append(path)
+    revive, duplicate_of = [], {}
+    for paths in groups.values():
+        if rows[paths[0]]["status"] == DUPLICATE:
+            revive.append(paths[0])
+        for other in paths[1:]:
+            duplicate_of[other] = paths[0]
+    return revive, duplicate_of
+
+
+def _remove_stale(dst: Path, keep: set[str]) -> None:
+    for folder, _, files in os.walk(dst):
+        for name in files:
+            path = Path(folder) / name
+            rel = path.relative_to(dst).as_posix()
+            stale_midi = name.lower().endswith(MIDI_SUFFIXES) and rel not in keep
+            if stale_midi or name.endswith(TEMP_SUFFIX):
+                path.unlink(missing_ok=True)
+
+
+def curate_folder(src: Path, dst: Path, config: CurateConfig, *, jobs: int | None = None,
+                  manifest_format: str = "csv", progress: Callable[[int], object] | None = None) -> CurationResult:
+    """Curates every MIDI file under ``src`` into ``dst`` (see the module and package docs).
+
+    ``progress(total)`` may return a tqdm-like object that is updated once per file read.
+    """
+    started = time.monotonic()
+    src, dst = Path(src), Path(dst)
+    _check_paths(src, dst)
+    inputs = find_midi_files(src)
+    if not inputs:
+        raise CurationSetupError(f"no MIDI files ({', '.join(MIDI_SUFFIXES)}) found under {src}")
+    dst.mkdir(parents=True, exist_ok=True)
+    journal_path = dst / JOURNAL_NAME
+    fingerprint = config.fingerprint()
+    journal = read_journal(journal_path)
+    rows = {path: journal[path] for path in inputs if _reusable(journal.get(path), src, dst, fingerprint)}
+    todo = [path for path in inputs if path not in rows]
+    reused = len(rows)
+    pool = IsolatedPool(curate_file, jobs or os.cpu_count() or 1, config.timeout_s, config.memory_mb)
+    bar = progress(len(todo)) if progress else None
+
+    with journal_path.open("a", encoding="utf-8") as journal_file:
+        def run(paths: list[str]) -> None:
+            tasks = [(str(src), str(dst), path, config) for path in paths]
+            for _, args, outcome in pool.map(tasks):
+                row = _failure_row(src, args[2], outcome) if isinstance(outcome, Failure) else outcome
+                row["config"] = fingerprint
+                rows[row["path"]] = row
+                journal_file.write(json.dumps(row) + "\n")
+                journal_file.flush()
+                if bar is not None:
+                    bar.update(1)
+
+        run(todo)
+        revive, duplicate_of = _dedup(rows)
+        if revive:
+            run(revive)
+            revive, duplicate_of = _dedup(rows)
+    if bar is not None:
+        bar.close()
+
+    for path, primary in duplicate_of.items():
+        rows[path].update(status=DUPLICATE, reason="duplicate", duplicate_of=primary)
+        (dst / path).unlink(missing_ok=True)
+    kept = {path for path, row in rows.items() if row["status"] == KEPT}
+    _remove_stale(dst, kept)
+    final = [rows[path] for path in inputs]
+    write_text_atomic(journal_path, "".join(json.dumps(row) + "\n" for row in final))
+    frame = rows_to_frame(final)
+    manifest_path = write_manifest(frame, dst, manifest_format)
+    counts = frame.groupby(["status", "reason"]).size()
+    summary = {
+        "stage": "curate",
+        "source": str(src.resolve()),
+        "config": config.to_dict(),
+        "config_fingerprint": fingerprint,
+        "manifest": manifest_path.name,
+        "files": len(frame),
+        "counts": {status: int(n) for status, n in frame.status.value_counts().sort_index().items()},
+        "reasons": {f"{status}/{reason}": int(n) for (status, reason), n in counts.items()},
+    }
+    write_text_atomic(dst / SUMMARY_NAME, json.dumps(summary, indent=2) + "\n")
+    return CurationResult(frame, manifest_path, len(todo), reused, time.monotonic() - started)

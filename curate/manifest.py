@@ -1,0 +1,97 @@
+"""The curation manifest (one row per input file) and the journal that makes curation resumable.
+
+The journal (``.curate-journal.jsonl`` in the output folder) gets one JSON line per finished file
+as the run goes; a line cut short by a kill is ignored when it is read back. The manifest is
+written once, atomically, from the journal at the end of a run, so it is always either the
+previous complete manifest or the new complete one.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from curate.atomic import write_bytes_atomic, write_text_atomic
+
+JOURNAL_NAME = ".curate-journal.jsonl"
+SUMMARY_NAME = "curation.json"
+MANIFEST_NAMES = {"csv": "manifest.csv", "parquet": "manifest.parquet"}
+
+COLUMNS = [
+    "path", "status", "reason", "duplicate_of", "detail", "sha256", "content_hash", "bytes", "parser",
+    "evidence", "non_piano_parts", "ticks_per_beat", "tracks", "track_names", "channels", "programs",
+    "programs_explicit", "notes", "piano_notes", "kept_notes", "drum_notes", "duration_s",
+    "duration_beats", "tempo_changes", "time_signature_changes", "pitch_min", "pitch_max",
+    "polyphony_mean", "polyphony_max", "unterminated_notes", "zero_length_notes", "warnings",
+    "mtime_ns", "config",
+]
+_INTEGER_COLUMNS = ["bytes", "ticks_per_beat", "tracks", "notes", "piano_notes", "kept_notes", "drum_notes",
+                    "tempo_changes", "time_signature_changes", "pitch_min", "pitch_max", "polyphony_max",
+                    "unterminated_notes", "zero_length_notes", "mtime_ns"]
+
+
+def read_journal(path: Path) -> dict[str, dict]:
+    """The last complete row per input path; a torn final line is skipped."""
+    rows: dict[str, dict] = {}
+    if not path.exists():
+        return rows
+    with path.open("r", encoding="utf-8") as handle:
+        for line in handle:
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(row, dict) and "path" in row:
+                rows[row["path"]] = row
+    return rows
+
+
+def rows_to_frame(rows: list[dict]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=COLUMNS).sort_values("path", kind="stable").reset_index(drop=True)
+    for column in _INTEGER_COLUMNS:
+        frame[column] = pd.array(frame[column], dtype="Int64")
+    return frame
+
+
+def write_manifest(frame: pd.DataFrame, folder: Path, fmt: str) -> Path:
+    """Writes the manifest atomically as CSV or Parquet; removes one in the other format."""
+    path = folder / MANIFEST_NAMES[fmt]
+    if fmt == "csv":
+        write_text_atomic(path, frame.to_csv(index=False))
+    else:
+        import io
+
+        buffer = io.BytesIO()
+        frame.to_parquet(buffer, index=False)
+        write_bytes_atomic(path, buffer.getvalue())
+    for other in MANIFEST_NAMES.values():
+        if other != path.name:
+            (folder / other).unlink(missing_ok=True)
+    return path
+
+
+def read_manifest(folder: Path) -> pd.DataFrame:
+    """Reads the manifest of a curated folder, whichever format it was written in."""
+    folder = Path(folder)
+    if (folder / MANIFEST_NAMES["parquet"]).exists():
+        return pd.read_parquet(folder / MANIFEST_NAMES["parquet"])
+    if (folder / MANIFEST_NAMES["csv"]).exists():
+        return pd.read_csv(folder / MANIFEST_NAMES["csv"], dtype={"path": str, "duplicate_of": str})
+    raise FileNotFoundError(f"{folder} has no manifest.csv or manifest.parquet: run `pianorbm curate` first")
+
+
+def summary_table(frame: pd.DataFrame) -> str:
+    """Counts per status and reason, as an aligned text table."""
+    counts = frame.groupby(["status", "reason"], dropna=False).size().rename("files").reset_index()
+    totals = frame.groupby("status").size()
+    lines = [f"{'status':<11} {'reason':<32} {'files':>7}", "-" * 52]
+    for status in ("kept", "duplicate", "rejected", "unreadable"):
+        for _, row in counts[counts.status == status].iterrows():
+            lines.append(f"{status:<11} {row.reason:<32} {row.files:>7}")
+        if status in totals:
+            lines.append(f"{'':<11} {'(all ' + status + ')':<32} {totals[status]:>7}")
+    lines.append("-" * 52)
+    lines.append(f"{'total':<44} {len(frame):>7}")
+    return "\n".join(lines)

@@ -1,0 +1,144 @@
+"""Export works of music21's bundled corpus to MIDI: a real raw folder with nothing downloaded.
+
+music21 ships about 3,000 encoded works inside its package (Bach chorales, keyboard works,
+quartets, folk songs...). Two export modes:
+
+- ``keyboard`` (default): every part is given music21's Piano instrument, so each score becomes a
+  keyboard reduction (program 0, track named "Piano"): what a piano model should learn from.
+- ``original``: the score's own instruments. Parts that name no instrument are written by music21
+  as program 0 anyway (with the part's name, e.g. "Soprano", as the track name), which is exactly
+  the trap piano-only curation has to see through.
+
+music21 writes 10080 ticks per quarter note. Works that fail to export (some encodings have
+malformed repeats) are reported and skipped. Files that hold several pieces (opus files, e.g.
+folk-song collections) give one MIDI file per piece, ``name-001.mid`` and so on.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from curate.atomic import write_text_atomic
+from curate.isolation import Failure, IsolatedPool
+
+EXPORT_MODES = ("keyboard", "original")
+EXPORT_SUMMARY = "corpus.json"
+NAMED_QUERIES = {"bach/chorales": "the 371 four-part chorales of Riemenschneider's edition"}
+
+
+def corpus_root() -> Path:
+    import music21.corpus
+
+    return Path(music21.corpus.__file__).parent
+
+
+def find_works(query: str) -> list[str]:
+    """Corpus paths (relative to the corpus root) matching ``query``.
+
+    ``query`` is a named collection (``bach/chorales``), a glob over relative paths
+    (``beethoven/opus18*``), or a path prefix (``schumann_clara``).
+    """
+    from music21 import corpus
+
+    root = corpus_root()
+    if query == "bach/chorales":
+        from music21.corpus.chorales import Iterator
+
+        works = [corpus.getWork(name) for name in Iterator(returnType="filename")]
+        return sorted({Path(str(w)).relative_to(root).as_posix() for w in works if w})
+    paths = [Path(str(p)).relative_to(root).as_posix() for p in corpus.getPaths()]
+    query = query.strip("/")
+    return sorted(p for p in paths if fnmatch.fnmatch(p, query) or fnmatch.fnmatch(p, query + ".*")
+                  or p.startswith(query + "/") or p.split(".")[0] == query)
+
+
+def _output_stem(work: str) -> str:
+    stem = work
+    for suffix in (".mxl", ".xml", ".musicxml", ".krn", ".abc", ".mid", ".midi", ".md", ".rntxt"):
+        if stem.lower().endswith(suffix):
+            return stem[: -len(suffix)]
+    return stem.rsplit(".", 1)[0]
+
+
+def _as_keyboard(score) -> None:
+    from music21 import instrument
+
+    for part in score.parts:
+        for old in list(part.recurse().getElementsByClass(instrument.Instrument)):
+            old.activeSite.remove(old)
+        part.insert(0, instrument.Piano())
+
+
+def export_work(root: str, work: str, dst: str, mode: str) -> dict:
+    """Parses one corpus work and writes its MIDI file(s) atomically; returns a summary row."""
+    from music21 import converter, stream
+    from music21.midi.translate import streamToMidiFile
+
+    from curate.atomic import write_bytes_atomic
+
+    parsed = converter.parse(os.path.join(root, work))
+    scores = list(parsed.scores) if isinstance(parsed, stream.Opus) else [parsed]
+    stem = _output_stem(work)
+    outputs = []
+    for index, score in enumerate(scores, start=1):
+        if mode == "keyboard":
+            _as_keyboard(score)
+        name = f"{stem}-{index:03d}.mid" if len(scores) > 1 else f"{stem}.mid"
+        write_bytes_atomic(Path(dst) / name, streamToMidiFile(score).writestr())
+        outputs.append(name)
+    return {"work": work, "status": "exported", "outputs": outputs}
+
+
+@dataclass
+class ExportResult:
+    works: list[dict]  # one row per work: status exported or failed, outputs, error
+    skipped: int  # works already exported by an earlier run
+
+
+def export_corpus(query: str, dst: Path, *, mode: str = "keyboard", jobs: int | None = None,
+                  timeout_s: float = 300.0, progress=None) -> ExportResult:
+    """Exports every work matching ``query`` into ``dst``; works already exported are skipped.
+
+    Writes the rows with the settings to ``dst/corpus.json``.
+    """
+    if mode not in EXPORT_MODES:
+        raise ValueError(f"unknown export mode {mode!r}; choose one of {EXPORT_MODES}")
+    works = find_works(query)
+    if not works:
+        raise LookupError(f"no work of music21's corpus matches {query!r}")
+    dst = Path(dst)
+    dst.mkdir(parents=True, exist_ok=True)
+    previous = {}
+    if (dst / EXPORT_SUMMARY).exists():
+        saved = json.loads((dst / EXPORT_SUMMARY).read_text())
+        if saved.get("mode") == mode:
+            previous = {row["work"]: row for row in saved.get("works", []) if row["status"] == "exported"}
+    rows, todo = [], []
+    for work in works:
+        done = previous.get(work)
+        if done and all((dst / name).exists() for name in done["outputs"]):
+            rows.append(done)
+        else:
+            todo.append(work)
+    root = str(corpus_root())
+    bar = progress(len(todo)) if progress else None
+    pool = IsolatedPool(export_work, jobs or os.cpu_count() or 1, timeout_s, memory_mb=0)
+    for _, args, outcome in pool.map([(root, work, str(dst), mode) for work in todo]):
+        if isinstance(outcome, Failure):
+            outcome = {"work": args[1], "status": "failed", "outputs": [], "error": outcome.detail}
+        rows.append(outcome)
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    rows.sort(key=lambda row: row["work"])
+    import music21
+
+    summary = {"stage": "corpus", "source": f"music21 {music21.__version__} corpus", "query": query,
+               "mode": mode, "ticks_per_beat": 10080, "works": rows}
+    write_text_atomic(dst / EXPORT_SUMMARY, json.dumps(summary, indent=2) + "\n")
+    return ExportResult(rows, len(works) - len(todo))

@@ -1,0 +1,1 @@
+"""The piano-roll RNN-RBM and its GRU/LSTM variants (Keras); arrives with the train issue."""
