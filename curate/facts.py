@@ -37,7 +37,12 @@ def content_hash(notes: Notes, ticks_per_beat: int) -> str:
     grid = HASH_STEPS_PER_BEAT / ticks_per_beat
     table = np.stack([np.rint(notes.onset * grid), np.rint((notes.offset - notes.onset) * grid),
                       notes.pitch.astype(np.float64)], axis=1).astype(np.int64)
-    table = np.unique(table, axis=0) if len(table) else table
+    if len(table) and table[:, 0].max() < 1 << 36 and 0 <= table[:, 1].min() and table[:, 1].max() < 1 << 20:
+        packed = np.unique((table[:, 0] << 27) | (table[:, 1] << 7) | table[:, 2])
+        table = np.stack([packed >> 27, (packed >> 7) & ((1 << 20) - 1), packed & 0x7F], axis=1)
+    else:
+        table = table[np.lexsort(table.T[::-1])]
+        table = table[np.concatenate([[True], (table[1:] != table[:-1]).any(axis=1)])] if len(table) else table
     return hashlib.sha256(table.astype("<i8").tobytes()).hexdigest()
 
 

@@ -20,6 +20,8 @@ from multiprocessing.connection import Connection, wait
 from typing import Any, Callable, Iterable, Iterator
 
 PIPELINE_DEPTH = 2
+STARTUP_TIMEOUT_S = 120.0
+_READY = "ready"
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ def _worker_main(conn: Connection, func: Callable, memory_mb: int) -> None:
         limit = _address_space_bytes() + memory_mb * 2**20
         _, hard = resource.getrlimit(resource.RLIMIT_AS)
         resource.setrlimit(resource.RLIMIT_AS, (limit if hard == resource.RLIM_INFINITY else min(limit, hard), hard))
+    conn.send(_READY)
     while True:
         message = conn.recv()
         if message is None:
@@ -81,11 +84,21 @@ class IsolatedPool:
             self.context.set_forkserver_preload([func.__module__])
 
     def _spawn(self) -> _Worker:
+        """Starts a worker and waits until it is ready; a worker that cannot start is an error."""
         parent, child = self.context.Pipe()
         process = self.context.Process(target=_worker_main, args=(child, self.func, self.memory_mb), daemon=True)
         process.start()
         child.close()
-        return _Worker(process, parent)
+        worker = _Worker(process, parent)
+        try:
+            ready = parent.poll(STARTUP_TIMEOUT_S) and parent.recv() == _READY
+        except (EOFError, OSError):
+            ready = False
+        if not ready:
+            self._stop(worker)
+            raise RuntimeError(f"a worker process for {self.func.__module__}.{self.func.__name__} failed to start "
+                               f"(exit status {process.exitcode}); run from a script file or the pianorbm command")
+        return worker
 
     @staticmethod
     def _stop(worker: _Worker) -> None:

@@ -30,9 +30,9 @@ from curate.errors import MidiReadError
 
 # A run of channel events with two data bytes: delta VLQ, optional status 0x80-0xBF or 0xE0-0xEF,
 # two data bytes. The caller guarantees the running status at the start of a run has two data bytes.
-_TWO_DATA_RUN = re.compile(rb"(?:[\x80-\xff]{0,3}[\x00-\x7f](?:[\x80-\xbf\xe0-\xef])?[\x00-\x7f]{2})*")
+_TWO_DATA_RUN = re.compile(rb"(?:[\x80-\xff]{0,3}+[\x00-\x7f][\x80-\xbf\xe0-\xef]?+[\x00-\x7f]{2})*+")
 # The same for program changes and channel pressure (one data byte).
-_ONE_DATA_RUN = re.compile(rb"(?:[\x80-\xff]{0,3}[\x00-\x7f](?:[\xc0-\xdf])?[\x00-\x7f])*")
+_ONE_DATA_RUN = re.compile(rb"(?:[\x80-\xff]{0,3}+[\x00-\x7f][\xc0-\xdf]?+[\x00-\x7f])*+")
 _SMALL_RUN_BYTES = 48  # shorter runs are cheaper to decode one event at a time
 
 META_END_OF_TRACK = 0x2F
@@ -144,8 +144,9 @@ class _TrackReader:
         vlq_start = np.empty_like(vlq_end)
         vlq_start[0] = 0
         vlq_start[1:] = low[:-1, -1] + 1
-        delta = np.zeros(len(low), dtype=np.int64)
-        for k in range(4):
+        delta = raw[vlq_end].astype(np.int64)
+        longest = int((vlq_end - vlq_start).max()) + 1
+        for k in range(1, longest):
             inside = vlq_end - k >= vlq_start
             delta += np.where(inside, raw[np.maximum(vlq_end - k, 0)].astype(np.int64) & 0x7F, 0) << (7 * k)
         explicit = np.where(has_status, raw[vlq_end + 1], self.running)

@@ -35,7 +35,8 @@ def _meta(delta: int, kind: int, payload: bytes) -> bytes:
 
 
 def _chunk(body: bytes) -> bytes:
-    return b"MTrk" + len(body).to_bytes(4, "big") + body + b"\x00\xff\x2f\x00"
+    body += b"\x00\xff\x2f\x00"
+    return b"MTrk" + len(body).to_bytes(4, "big") + body
 
 
 def encode_channel_events(tick: np.ndarray, status: np.ndarray, data1: np.ndarray, data2: np.ndarray,
@@ -43,18 +44,23 @@ def encode_channel_events(tick: np.ndarray, status: np.ndarray, data1: np.ndarra
     """Encodes time-sorted three-byte channel events as delta-timed track bytes (no running status)."""
     if not len(tick):
         return b""
-    delta = np.diff(tick, prepend=start_tick).astype(np.int64)
+    tick = np.asarray(tick, dtype=np.int64)
+    delta = tick - np.concatenate(([start_tick], tick[:-1]))
     if delta.min() < 0:
         raise MidiWriteError("events are not sorted by time")
-    if delta.max() > MAX_DELTA:
-        raise MidiWriteError(f"a gap of {int(delta.max())} ticks does not fit a MIDI delta time", "gap_too_long")
-    table = np.empty((len(delta), 7), dtype=np.uint8)
-    for k in range(4):
-        table[:, 3 - k] = ((delta >> (7 * k)) & 0x7F) | (0x80 if k else 0)
-    table[:, 4], table[:, 5], table[:, 6] = status, data1, data2
+    longest = int(delta.max())
+    if longest > MAX_DELTA:
+        raise MidiWriteError(f"a gap of {longest} ticks does not fit a MIDI delta time", "gap_too_long")
+    widest = 1 + (longest >= 1 << 7) + (longest >= 1 << 14) + (longest >= 1 << 21)
+    table = np.empty((len(delta), widest + 3), dtype=np.uint8)
+    for k in range(widest):
+        table[:, widest - 1 - k] = ((delta >> (7 * k)) & 0x7F) | (0x80 if k else 0)
+    table[:, widest], table[:, widest + 1], table[:, widest + 2] = status, data1, data2
+    if widest == 1:
+        return table.tobytes()
     width = 1 + (delta >= 1 << 7) + (delta >= 1 << 14) + (delta >= 1 << 21)
     keep = np.ones_like(table, dtype=bool)
-    keep[:, :4] = np.arange(4)[None, :] >= (4 - width)[:, None]
+    keep[:, :widest] = np.arange(widest)[None, :] >= (widest - width)[:, None]
     return table[keep].tobytes()
 
 
@@ -70,15 +76,15 @@ def _conductor(song: Song) -> bytes:
     return _chunk(b"".join(body))
 
 
-def _part_track(song: Song, notes: Notes, sustain: np.ndarray, name: str, channel: int, program: int) -> bytes:
+def _part_track(notes: Notes, sustain: np.ndarray, name: str, channel: int, program: int) -> bytes:
     header = _meta(0, META_TRACK_NAME, name.encode("latin-1", "replace")) + bytes([0, 0xC0 | channel, program])
     n, m = len(notes), len(sustain)
     tick = np.concatenate([notes.offset, sustain[:, 1], notes.onset])
-    kind = np.concatenate([np.zeros(n), np.ones(m), np.full(n, 2)])  # at one tick: off, pedal, on
+    kind = np.concatenate([np.zeros(n, np.int64), np.ones(m, np.int64), np.full(n, 2)])  # at a tick: off, pedal, on
     status = np.concatenate([np.full(n, 0x80 | channel), np.full(m, 0xB0 | channel), np.full(n, 0x90 | channel)])
     data1 = np.concatenate([notes.pitch, np.full(m, 64), notes.pitch])
     data2 = np.concatenate([np.zeros(n), sustain[:, 3], notes.velocity])
-    order = np.lexsort((kind, tick))
+    order = np.argsort(tick * 3 + kind, kind="stable")
     body = encode_channel_events(tick[order], status[order], data1[order], data2[order])
     return _chunk(header + body)
 
@@ -86,8 +92,9 @@ def _part_track(song: Song, notes: Notes, sustain: np.ndarray, name: str, channe
 def encode_clean_midi(song: Song, keep: np.ndarray) -> bytes:
     """The bytes of a type-1 file holding the notes ``song.notes[keep]`` (see module docstring)."""
     notes = song.notes.select(keep)
-    parts = np.unique(np.stack([notes.track, notes.channel, notes.program], axis=1).astype(np.int64), axis=0)
-    programs = sorted({int(p) for p in parts[:, 2]})
+    part_keys = np.unique((notes.track.astype(np.int64) << 16) | (notes.channel.astype(np.int64) << 8) | notes.program)
+    parts = [(key >> 16, (key >> 8) & 0xFF, key & 0xFF) for key in part_keys.tolist()]
+    programs = sorted({program for _, _, program in parts})
     channel_of = {p: _USABLE_CHANNELS[i % len(_USABLE_CHANNELS)] for i, p in enumerate(programs)}
     chunks, pedal_done = [_conductor(song)], set()
     for track, channel, program in parts:
@@ -98,6 +105,6 @@ def encode_clean_midi(song: Song, keep: np.ndarray) -> bytes:
             pedal = pedal[:0]
         pedal_done.add(source)
         name = song.track_names[track] if track < len(song.track_names) else ""
-        chunks.append(_part_track(song, notes.select(mask), pedal, name, channel_of[int(program)], int(program)))
+        chunks.append(_part_track(notes.select(mask), pedal, name, channel_of[int(program)], int(program)))
     header = b"MThd" + (6).to_bytes(4, "big") + (1).to_bytes(2, "big") + len(chunks).to_bytes(2, "big")
     return header + song.ticks_per_beat.to_bytes(2, "big") + b"".join(chunks)

@@ -48,12 +48,19 @@ def find_works(query: str) -> list[str]:
     if query == "bach/chorales":
         from music21.corpus.chorales import Iterator
 
-        works = [corpus.getWork(name) for name in Iterator(returnType="filename")]
+        works = [_preferred(corpus.getWork(name)) for name in Iterator(returnType="filename")]
         return sorted({Path(str(w)).relative_to(root).as_posix() for w in works if w})
     paths = [Path(str(p)).relative_to(root).as_posix() for p in corpus.getPaths()]
     query = query.strip("/")
     return sorted(p for p in paths if fnmatch.fnmatch(p, query) or fnmatch.fnmatch(p, query + ".*")
                   or p.startswith(query + "/") or p.split(".")[0] == query)
+
+
+def _preferred(found):
+    """One path for a work music21 holds in several encodings: MusicXML first."""
+    if not isinstance(found, list):
+        return found
+    return sorted(found, key=lambda path: (Path(str(path)).suffix != ".mxl", str(path)))[0] if found else None
 
 
 def _output_stem(work: str) -> str:

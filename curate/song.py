@@ -6,7 +6,8 @@ Note pairing policy (decided on purpose):
   same track strictly after it, so notes of one pitch that overlap all end together, and a note-off
   at the same tick as a note-on closes an earlier note, not the new one (files write re-attacks in
   either order);
-- a note-on with no later note-off ends at its track's last event (counted as ``unterminated``);
+- a note-on whose only note-off is at its own tick has zero length; one with no note-off at or
+  after it ends at its track's last event (counted as ``unterminated``);
 - notes of zero length are dropped (counted as ``zero_length``).
 Programs are tracked per channel over time across all tracks, as a synthesiser does: a note gets
 the last program change on its channel at or before its onset, or GM program 0 if there was none,
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from curate.midi_read import (MAX_TICK, META_KEY_SIGNATURE, META_TEMPO, META_TIME_SIGNATURE, Smf)
+from curate.midi_read import META_KEY_SIGNATURE, META_TEMPO, META_TIME_SIGNATURE, Smf
 
 DEFAULT_TEMPO_US = 500_000  # 120 quarter notes per minute
 DRUM_CHANNEL = 9
@@ -78,27 +79,34 @@ class Song:
         return start_seconds[idx] + (ticks - change_ticks[idx]) * seconds_per_tick[idx]
 
 
-def _pair_notes(track_index: int, tick, status, data1, data2, end_tick: int, counts: dict) -> Notes:
+def _pair_notes(track, tick, status, data1, data2, track_end, counts: dict) -> Notes:
+    """Pairs note-ons with note-offs (policy in the module docstring); arrays are events in file
+    order within each track, ``track_end`` the end tick of each event's track."""
+    span = int(tick.max()) + 1 if len(tick) else 1
     kind = status & 0xF0
     is_on = (kind == 0x90) & (data2 > 0)
     is_off = (kind == 0x80) | ((kind == 0x90) & (data2 == 0))
-    key = (status & 0x0F).astype(np.int64) * 128 + data1
-    off_keys = np.sort(key[is_off] * MAX_TICK + tick[is_off])
+    key = (track.astype(np.int64) * 16 + (status & 0x0F)) * 128 + data1
+    off_keys = np.sort(key[is_off] * span + tick[is_off])
     on_idx = np.flatnonzero(is_on)
-    query = key[on_idx] * MAX_TICK + tick[on_idx]
+    query = key[on_idx] * span + tick[on_idx]
     nxt = np.searchsorted(off_keys, query, side="right")
     has_off = nxt < len(off_keys)
-    has_off[has_off] = off_keys[nxt[has_off]] // MAX_TICK == key[on_idx][has_off]
-    offset = np.full(len(on_idx), end_tick, dtype=np.int64)
-    offset[has_off] = off_keys[nxt[has_off]] % MAX_TICK
+    has_off[has_off] = off_keys[nxt[has_off]] // span == key[on_idx][has_off]
     onset = tick[on_idx]
-    counts["unterminated"] = counts.get("unterminated", 0) + int((~has_off).sum())
+    offset = track_end[on_idx].copy()
+    offset[has_off] = off_keys[nxt[has_off]] % span
+    open_ = np.flatnonzero(~has_off)
+    if len(open_):
+        closed_at_once = np.searchsorted(off_keys, query[open_], side="left") < nxt[open_]
+        offset[open_[closed_at_once]] = onset[open_[closed_at_once]]
+        counts["unterminated"] = counts.get("unterminated", 0) + int((~closed_at_once).sum())
     keep = offset > onset
-    counts["zero_length"] = counts.get("zero_length", 0) + int((~keep).sum())
+    counts["zero_length"] = counts.get("zero_length", 0) + int(len(keep) - keep.sum())
     on_idx, onset, offset = on_idx[keep], onset[keep], offset[keep]
     n = len(on_idx)
     return Notes(
-        track=np.full(n, track_index, dtype=np.int16),
+        track=track[on_idx].astype(np.int16),
         channel=(status[on_idx] & 0x0F).astype(np.uint8),
         pitch=data1[on_idx].astype(np.uint8),
         velocity=data2[on_idx].astype(np.uint8),
@@ -109,22 +117,19 @@ def _pair_notes(track_index: int, tick, status, data1, data2, end_tick: int, cou
     )
 
 
-def _assign_programs(notes: Notes, smf: Smf) -> None:
-    rows = []
-    for track in smf.tracks:
-        is_pc = (track.status & 0xF0) == 0xC0
-        rows.append(np.stack([track.tick[is_pc], (track.status[is_pc] & 0x0F).astype(np.int64),
-                              track.data1[is_pc].astype(np.int64)], axis=1))
-    changes = np.concatenate(rows) if rows else np.zeros((0, 3), np.int64)
-    if not len(changes) or not len(notes):
+def _assign_programs(notes: Notes, tick, status, data1) -> None:
+    is_change = (status & 0xF0) == 0xC0
+    if not is_change.any() or not len(notes):
         return
-    order = np.argsort(changes[:, 1] * MAX_TICK + changes[:, 0], kind="stable")
-    changes = changes[order]
-    change_keys = changes[:, 1] * MAX_TICK + changes[:, 0]
-    idx = np.searchsorted(change_keys, notes.channel.astype(np.int64) * MAX_TICK + notes.onset, side="right") - 1
+    span = int(max(tick.max(), notes.onset.max())) + 1
+    channel = (status[is_change] & 0x0F).astype(np.int64)
+    change_keys = channel * span + tick[is_change]
+    order = np.argsort(change_keys, kind="stable")  # same tick: the later track wins, as it is applied later
+    change_keys, programs = change_keys[order], data1[is_change][order]
+    idx = np.searchsorted(change_keys, notes.channel.astype(np.int64) * span + notes.onset, side="right") - 1
     found = idx >= 0
-    found[found] = changes[idx[found], 1] == notes.channel[found]
-    notes.program[found] = changes[idx[found], 2]
+    found[found] = change_keys[idx[found]] // span == notes.channel[found]
+    notes.program[found] = programs[idx[found]]
     notes.program_explicit[:] = found
 
 
@@ -147,26 +152,31 @@ def song_from_smf(smf: Smf) -> Song:
     """Pairs notes, assigns programs and builds the tempo map of a parsed file."""
     counts: dict[str, int] = {}
     warnings = set(smf.warnings)
-    parts = [_pair_notes(i, t.tick, t.status, t.data1, t.data2, t.end_tick, counts)
-             for i, t in enumerate(smf.tracks)]
-    notes = Notes(*(np.concatenate([getattr(p, name) for p in parts]) for name in NOTE_FIELDS))
-    _assign_programs(notes, smf)
-    sustain_rows = []
-    for i, track in enumerate(smf.tracks):
-        is_sustain = ((track.status & 0xF0) == 0xB0) & (track.data1 == 64)
-        ticks = track.tick[is_sustain]
-        sustain_rows.append(np.stack([np.full(len(ticks), i), ticks, (track.status[is_sustain] & 0x0F).astype(np.int64),
-                                      track.data2[is_sustain].astype(np.int64)], axis=1))
-    metas = [(tick, kind, payload) for track in smf.tracks for tick, kind, payload in track.metas]
+    lengths = [len(t.tick) for t in smf.tracks]
+    track = np.repeat(np.arange(len(smf.tracks), dtype=np.int64), lengths)
+    tick, status, data1, data2 = (np.concatenate([getattr(t, name) for t in smf.tracks])
+                                  for name in ("tick", "status", "data1", "data2"))
+    track_end = np.repeat(np.array([t.end_tick for t in smf.tracks], dtype=np.int64), lengths)
+    if len(smf.tracks) * 2048 * (int(tick.max(initial=0)) + 1) < 1 << 62:
+        notes = _pair_notes(track, tick, status, data1, data2, track_end, counts)
+    else:  # composite keys would overflow: one track at a time
+        parts = [_pair_notes(track[m], tick[m], status[m], data1[m], data2[m], track_end[m], counts)
+                 for m in (track == i for i in range(len(smf.tracks)))]
+        notes = Notes(*(np.concatenate([getattr(p, name) for p in parts]) for name in NOTE_FIELDS))
+    _assign_programs(notes, tick, status, data1)
+    is_sustain = ((status & 0xF0) == 0xB0) & (data1 == 64)
+    sustain = np.stack([track[is_sustain], tick[is_sustain], (status[is_sustain] & 0x0F).astype(np.int64),
+                        data2[is_sustain].astype(np.int64)], axis=1)
+    metas = [(tick, kind, payload) for t in smf.tracks for tick, kind, payload in t.metas]
     return Song(
         ticks_per_beat=smf.ticks_per_beat,
         notes=notes,
         tempos=_tempo_map(smf, warnings),
         time_signatures=sorted((t, p) for t, k, p in metas if k == META_TIME_SIGNATURE),
         key_signatures=sorted((t, p) for t, k, p in metas if k == META_KEY_SIGNATURE),
-        sustain=np.concatenate(sustain_rows).astype(np.int64).reshape(-1, 4),
-        track_names=[track.name or track.instrument_name for track in smf.tracks],
-        end_tick=max((track.end_tick for track in smf.tracks), default=0),
+        sustain=sustain,
+        track_names=[t.name or t.instrument_name for t in smf.tracks],
+        end_tick=max((t.end_tick for t in smf.tracks), default=0),
         counts=counts,
         warnings=sorted(warnings),
     )

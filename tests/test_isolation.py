@@ -1,0 +1,17 @@
+from curate.isolation import Failure, IsolatedPool
+from tests.pool_tasks import dispatch
+
+
+def test_crashes_hangs_and_memory_blowups_fail_alone():
+    tasks = [("ok", 1), ("crash", None), ("ok", 2), ("hang", 60), ("ok", 3), ("alloc", 4096), ("raise", "bad"),
+             ("ok", 4), ("alloc", 1)]
+    pool = IsolatedPool(dispatch, jobs=2, timeout_s=2.0, memory_mb=512)
+    results = {args: outcome for _, args, outcome in pool.map(tasks)}
+    assert len(results) == len(tasks)
+    assert [results[("ok", i)] for i in range(1, 5)] == [2, 4, 6, 8]
+    assert results[("alloc", 1)] == 2**20
+    assert isinstance(results[("crash", None)], Failure) and results[("crash", None)].kind == "crash"
+    assert "SIGSEGV" in results[("crash", None)].detail
+    assert results[("hang", 60)].kind == "timeout"
+    assert results[("alloc", 4096)].kind == "memory"
+    assert results[("raise", "bad")] == Failure("error", "ValueError: bad")
