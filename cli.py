@@ -7,6 +7,7 @@ summary. Heavy imports (TensorFlow, music21) happen inside the commands that nee
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -17,12 +18,35 @@ def _progress_bar(description: str, quiet: bool):
     if quiet:
         return None
 
-    def make(total: int):
+    def make(total: int, stage: str = description):
         from tqdm import tqdm
 
-        return tqdm(total=total, desc=description, unit="file", dynamic_ncols=True, file=sys.stderr)
+        return tqdm(total=total, desc=stage, unit="file", dynamic_ncols=True, file=sys.stderr)
 
     return make
+
+
+def _quiet_tensorflow() -> None:
+    """TensorFlow's C++ start-up chatter (CUDA probing on CPU machines) is not for our users."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _int_range(text: str) -> tuple[int, int]:
+    low, sep, high = text.partition("..")
+    try:
+        return (int(low), int(high)) if sep else (int(low), int(low))
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not a range like -5..6") from None
+
+
+def _fractions(text: str) -> tuple[float, float, float]:
+    try:
+        parts = tuple(float(x) for x in text.split(","))
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not three fractions like 0.8,0.1,0.1") from None
+    if len(parts) != 3:
+        raise click.BadParameter(f"{text!r} is not three fractions like 0.8,0.1,0.1")
+    return parts
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
@@ -114,6 +138,61 @@ def curate_command(src: Path, dst: Path, piano_only: bool, extract_piano: bool, 
     rate = result.processed / result.seconds if result.seconds else 0.0
     click.echo(f"read {result.processed} files ({rate:.0f} files/s), reused {result.reused} from an earlier run; "
                f"manifest: {result.manifest_path}")
+
+
+@main.command("build-records")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="[CLEAN_DIR] OUT_DIR")
+@click.option("--from-pickle", "pickle_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Import a Boulanger-Lewandowski benchmark pickle (published splits kept) instead of CLEAN_DIR.")
+@click.option("--steps-per-quarter", type=click.IntRange(min=1), default=None,
+              help="Grid steps per quarter note [4; for a benchmark pickle, its own resolution].")
+@click.option("--dt", type=click.FloatRange(min=0.001), default=None,
+              help="Seconds per step (a seconds grid through the tempo map) instead of --steps-per-quarter.")
+@click.option("--split", "split", default="0.8,0.1,0.1", help="train,valid,test fractions (by piece content).")
+@click.option("--transpose", default="0..0", help="Semitone range of transposed copies added to train, e.g. -5..6.")
+@click.option("--shards", type=click.IntRange(min=1), default=8, help="Most TFRecord files per split.")
+@click.option("--sustain/--no-sustain", default=True, help="Apply the sustain pedal to note lengths.")
+@click.option("--key-normalise", is_flag=True, help="Transpose each piece to C major / A minor from its estimated key.")
+@click.option("--out-of-range", type=click.Choice(["drop", "fold"]), default="drop",
+              help="What to do with pitches outside MIDI 21-108.")
+@click.option("--max-frames", type=click.IntRange(min=1), default=100_000, help="Longer pieces are dropped.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes [all cores].")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def build_records_command(paths, pickle_path, steps_per_quarter, dt, split, transpose, shards, sustain,
+                          key_normalise, out_of_range, max_frames, jobs, quiet) -> None:
+    """Turn a curated folder (or a benchmark pickle) into piano-roll TFRecords in OUT_DIR.
+
+    Writes sharded train/valid/test TFRecords (sparse rolls, column 0 = MIDI 21) and dataset.json
+    (settings, inputs, counts, pitch histogram, keys, what was dropped). A rerun with the same
+    inputs and settings does nothing.
+    """
+    _quiet_tensorflow()
+    from pipelines.build_records import BuildError, RecordsConfig, build_records
+
+    if pickle_path is not None and len(paths) != 1:
+        raise click.UsageError("with --from-pickle give only OUT_DIR")
+    if pickle_path is None and len(paths) != 2:
+        raise click.UsageError("give CLEAN_DIR and OUT_DIR (or --from-pickle PICKLE OUT_DIR)")
+    if steps_per_quarter is not None and dt is not None:
+        raise click.UsageError("--steps-per-quarter and --dt exclude each other")
+    try:
+        config = RecordsConfig(steps_per_quarter=None if dt else (steps_per_quarter or 4), dt=dt,
+                               split=_fractions(split), transpose=_int_range(transpose), shards=shards,
+                               sustain=sustain, key_normalise=key_normalise, out_of_range=out_of_range,
+                               max_frames=max_frames)
+        info = build_records(paths[-1], config, clean_dir=paths[0] if pickle_path is None else None,
+                             pickle_path=pickle_path, jobs=jobs, progress=_progress_bar("roll", quiet))
+    except BuildError as err:
+        raise click.ClickException(str(err)) from err
+    if info.get("up_to_date"):
+        click.echo(f"{paths[-1]} is up to date with its inputs and settings: nothing to do")
+    click.echo(f"{'split':<7} {'pieces':>7} {'examples':>9} {'frames':>9} {'shards':>7}")
+    for name, split_info in info["splits"].items():
+        click.echo(f"{name:<7} {split_info['pieces']:>7} {split_info['examples']:>9} {split_info['frames']:>9} "
+                   f"{len(split_info['shards']):>7}")
+    grid = f"{info['steps_per_quarter']} steps per quarter" if info["steps_per_quarter"] else f"{info['dt']} s steps"
+    dropped = ", ".join(f"{k}: {v}" for k, v in info["dropped"].items()) or "nothing"
+    click.echo(f"grid: {grid}; dropped: {dropped}; records: {paths[-1]}")
 
 
 if __name__ == "__main__":

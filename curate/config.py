@@ -7,6 +7,7 @@ import json
 from dataclasses import asdict, dataclass, fields
 
 MIDI_SUFFIXES = (".mid", ".midi", ".kar")
+RESULTS_VERSION = 2  # bump when per-file results change, so that resumed runs redo every file
 
 
 @dataclass(frozen=True)
@@ -50,4 +51,5 @@ class CurateConfig:
     def fingerprint(self) -> str:
         """Identifies the settings that change per-file results (not the resource limits)."""
         decisive = {k: v for k, v in self.to_dict().items() if k not in ("timeout_s", "memory_mb")}
+        decisive["results_version"] = RESULTS_VERSION
         return hashlib.sha256(json.dumps(decisive, sort_keys=True).encode()).hexdigest()[:16]

@@ -263,6 +263,12 @@ def read_smf(data: bytes) -> Smf:
         chunk_id = data[pos : pos + 4]
         length = int.from_bytes(data[pos + 4 : pos + 8], "big")
         start, end = pos + 8, pos + 8 + length
+        if chunk_id != b"MTrk" and end > len(data):
+            found = data.find(b"MTrk", pos + 1)  # a wrong length upstream: find the next track
+            if found >= 0:
+                warnings.add("resynced_chunk")
+                pos = found
+                continue
         if end > len(data):
             warnings.add("truncated_file")
             end = len(data)
