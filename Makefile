@@ -17,6 +17,7 @@ $(STAMP): setup.cfg pyproject.toml
 demo: $(STAMP)
 	$(BIN)/pianorbm corpus music21 bach/chorales $(DEMO)/raw
 	$(BIN)/pianorbm curate --piano-only $(DEMO)/raw $(DEMO)/clean
+	$(BIN)/pianorbm build-records $(DEMO)/clean $(DEMO)/records --steps-per-quarter 2 --transpose -3..3
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
@@ -24,6 +25,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/curate_speed.py
+	$(BIN)/python benchmarks/records_speed.py
 
 clean-demo:
 	rm -rf $(DEMO)

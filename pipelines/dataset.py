@@ -51,18 +51,22 @@ def make_dataset(records_dir: Path, split: str = "train", *, seq_len: int | None
         pieces = pieces.shuffle(1024, seed=epoch_seed)
 
     def windows(piece):
+        """(count, seq_len, 88) bool windows of one piece, from a random offset below seq_len."""
         frames = piece["num_frames"]
         identity = tf.strings.to_hash_bucket_fast(piece["piece"], 1 << 62) + piece["transpose"]
         limit = tf.minimum(tf.cast(seq_len, tf.int64), frames - seq_len + 1)
         offset = tf.random.stateless_uniform([], seed=tf.stack([tf.constant(epoch_seed, tf.int64), identity]),
-                                             minval=0, maxval=limit, dtype=tf.int64) if shuffle else tf.constant(0, tf.int64)
+                                             minval=0, maxval=limit, dtype=tf.int64) if shuffle \
+            else tf.constant(0, tf.int64)
         count = (frames - offset) // seq_len
-        steps = piece["cells"] // KEYS - offset
-        keep = (steps >= 0) & (steps < count * seq_len)
-        roll = cells_to_dense(tf.boolean_mask(steps * KEYS + piece["cells"] % KEYS, keep), count * seq_len)
-        return tf.data.Dataset.from_tensor_slices(tf.reshape(roll, [count, seq_len, KEYS]))
+        cells = piece["cells"] - offset * KEYS
+        cells = tf.boolean_mask(cells, (cells >= 0) & (cells < count * seq_len * KEYS))
+        flat = tf.scatter_nd(cells[:, None], tf.ones_like(cells, dtype=tf.bool), [count * seq_len * KEYS])
+        return tf.reshape(flat, [count, seq_len, KEYS])
 
-    out = pieces.flat_map(windows)
+    out = pieces.map(windows, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).unbatch()
     if shuffle:
-        out = out.shuffle(4096, seed=epoch_seed)
-    return out.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
+        out = out.shuffle(2048, seed=epoch_seed)
+    out = out.batch(batch_size, drop_remainder=drop_remainder)
+    return out.map(lambda batch: tf.cast(batch, tf.float32), num_parallel_calls=tf.data.AUTOTUNE) \
+        .prefetch(tf.data.AUTOTUNE)
