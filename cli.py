@@ -195,5 +195,46 @@ def build_records_command(paths, pickle_path, steps_per_quarter, dt, split, tran
     click.echo(f"grid: {grid}; dropped: {dropped}; records: {paths[-1]}")
 
 
+@main.command("train")
+@click.argument("records_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--cell", type=click.Choice(["rnn", "gru", "lstm"]), default="gru",
+              help="Conditioner: the paper's tanh RNN, a GRU or an LSTM.")
+@click.option("--hidden", type=click.IntRange(min=1), default=150, help="RBM hidden units.")
+@click.option("--recurrent", type=click.IntRange(min=1), default=100, help="Recurrent units.")
+@click.option("--k", type=click.IntRange(min=1), default=15, help="Gibbs steps of CD-k.")
+@click.option("--sampler", type=click.Choice(["xorshift", "philox"]), default="xorshift",
+              help="Random numbers for the Gibbs chains: fast per-unit xorshift streams, or exact Philox.")
+@click.option("--optimizer", type=click.Choice(["adam", "sgd"]), default="adam")
+@click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), default=1e-3)
+@click.option("--lr-decay", type=click.FloatRange(0, 1), default=0.98, help="Learning-rate factor per epoch.")
+@click.option("--epochs", type=click.IntRange(min=1), default=50)
+@click.option("--batch-size", type=click.IntRange(min=1), default=64)
+@click.option("--seq-len", type=click.IntRange(min=2), default=100, help="Frames per training window.")
+@click.option("--seed", type=int, default=0)
+@click.option("--patience", type=click.IntRange(min=0), default=10,
+              help="Stop after this many epochs without a better validation monitor (0: never).")
+@click.option("--checkpoint-every", type=click.IntRange(min=0), default=100, help="Steps between checkpoints.")
+@click.option("--image-every", type=click.IntRange(min=0), default=5, help="Epochs between sample pictures.")
+@click.option("--mixed-precision", is_flag=True, help="float16 conditioner (for GPUs); the RBM stays float32.")
+@click.option("--restart", is_flag=True, help="Clear RUN_DIR and start over.")
+def train_command(records_dir: Path, run_dir: Path, restart: bool, **settings) -> None:
+    """Train an RNN-RBM on RECORDS_DIR into RUN_DIR (resumes when RUN_DIR holds this run).
+
+    RUN_DIR receives the model, data and training configs, checkpoints (every --checkpoint-every
+    steps and every epoch), the best weights by validation monitor, history.csv, TensorBoard logs
+    and sample pictures. Run the same command again after an interruption to resume.
+    """
+    _quiet_tensorflow()
+    from model.train import TrainConfig, TrainingError, train
+
+    try:
+        state = train(records_dir, run_dir, TrainConfig(**settings), restart=restart, log=click.echo)
+    except TrainingError as err:
+        raise click.ClickException(str(err)) from err
+    click.echo(f"{run_dir}: epoch {state['epoch']}, step {state['step']}, best validation monitor "
+               f"{state['best_monitor']:.4f} at epoch {state['best_epoch']} ({state['finished'] or 'in progress'})")
+
+
 if __name__ == "__main__":
     main()

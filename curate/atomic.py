@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 
 TEMP_SUFFIX = ".partial"
+FILE_MODE = 0o644
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
@@ -16,6 +17,7 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+        os.chmod(temp, FILE_MODE)  # mkstemp makes 0600 files; outputs are ordinary files
         os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)

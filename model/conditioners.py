@@ -1,0 +1,63 @@
+"""The recurrent conditioners: what turns the frames before t into the RBM's biases at t.
+
+``CELLS`` maps a name to a Keras recurrent layer: ``rnn`` is the paper's tanh recurrence
+u_t = tanh(bu + Wvu v_t + Wuu u_{t-1}); ``gru`` and ``lstm`` replace it for long pieces (the LSTM
+is the seed experiment's LSTM-RBM). All three run cuDNN kernels on a GPU with their defaults.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+CELLS = {
+    "rnn": lambda units, dtype: keras.layers.SimpleRNN(units, activation="tanh", return_sequences=True, dtype=dtype),
+    "gru": lambda units, dtype: keras.layers.GRU(units, return_sequences=True, dtype=dtype),
+    "lstm": lambda units, dtype: keras.layers.LSTM(units, return_sequences=True, dtype=dtype),
+}
+
+
+def make_recurrent_layer(cell: str, units: int, dtype=None) -> keras.layers.Layer:
+    if cell not in CELLS:
+        raise ValueError(f"unknown cell {cell!r}; choose one of {sorted(CELLS)}")
+    return CELLS[cell](units, dtype)
+
+
+@keras.saving.register_keras_serializable(package="pianorbm")
+class Conditioner(keras.layers.Layer):
+    """Maps frames v (B, T, 88) to the recurrent states *before* each step, u_{t-1} (B, T, units).
+
+    The state before the first step is learned (``learned_initial_state``) or zero.
+    """
+
+    def __init__(self, cell: str = "rnn", units: int = 100, learned_initial_state: bool = True, **kwargs):
+        super().__init__(**kwargs)
+        self.cell_name, self.units, self.learned_initial_state = cell, units, learned_initial_state
+        self.recurrent = make_recurrent_layer(cell, units, dtype=kwargs.get("dtype"))
+        self.state_count = 2 if cell == "lstm" else 1
+
+    def build(self, input_shape):
+        self.recurrent.build(input_shape)
+        self.initial = [self.add_weight(name=f"initial_state_{i}", shape=(self.units,), initializer="zeros",
+                                        trainable=self.learned_initial_state) for i in range(self.state_count)]
+
+    def get_config(self):
+        return {**super().get_config(), "cell": self.cell_name, "units": self.units,
+                "learned_initial_state": self.learned_initial_state}
+
+    def initial_states(self, batch_size):
+        return [tf.tile(tf.cast(state, self.compute_dtype)[None, :], [batch_size, 1]) for state in self.initial]
+
+    def call(self, frames, training=None):
+        batch = tf.shape(frames)[0]
+        frames = tf.cast(frames, self.compute_dtype)
+        states = self.initial_states(batch)
+        outputs = self.recurrent(frames, initial_state=states if self.state_count > 1 else states[0],
+                                 training=training)
+        return tf.concat([states[0][:, None, :], outputs[:, :-1, :]], axis=1)
+
+    def step(self, frame, states):
+        """One step for generation: frame (B, 88), states -> (u_t (B, units), new states)."""
+        output, new_states = self.recurrent.cell(frame, states if self.state_count > 1 else states[0])
+        new_states = list(new_states) if isinstance(new_states, (list, tuple)) else [new_states]
+        return output, new_states

@@ -1,0 +1,108 @@
+"""The RNN-RBM (Boulanger-Lewandowski, Bengio & Vincent, 2012) and its GRU and LSTM variants.
+
+At step t an RBM models frame v_t with biases from the recurrent state after the frames before it:
+bv_t = bv + Wuv u_{t-1}, bh_t = bh + Wuh u_{t-1}. In training the states depend only on the data,
+so the conditioner runs once over each sequence and the CD-k chains of all B x T frames run in
+parallel. The cost is the CD-k estimate mean F(v) - mean F(v~) with v~ the chains' samples under
+stop-gradient; its gradient is the CD-k update for every parameter, the conditioner's included.
+The monitor is the tutorial's: the cross-entropy of the data against its one-step reconstruction,
+summed over keys and averaged over frames (nats per frame).
+
+All randomness is stateless, seeded by (``seed``, step counter): a run is reproducible with a
+seed, and a resumed run continues the same random stream.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from model.conditioners import Conditioner
+from model.rbm import RBM, SAMPLERS
+
+
+@keras.saving.register_keras_serializable(package="pianorbm")
+class RnnRbm(keras.Model):
+    """Paper defaults: RBM hidden 150, recurrent 100, CD-15."""
+
+    def __init__(self, visible: int = 88, hidden: int = 150, recurrent: int = 100, cell: str = "rnn",
+                 k: int = 15, sampler: str = "xorshift", learned_initial_state: bool = True, seed: int = 0,
+                 conditioner_dtype: str | None = None, **kwargs):
+        super().__init__(**kwargs)
+        if sampler not in SAMPLERS:
+            raise ValueError(f"unknown sampler {sampler!r}; choose one of {SAMPLERS}")
+        self.visible, self.hidden, self.recurrent_units = visible, hidden, recurrent
+        self.cell, self.k, self.sampler, self.seed = cell, k, sampler, seed
+        self.learned_initial_state, self.conditioner_dtype = learned_initial_state, conditioner_dtype
+        self.rbm = RBM(visible, hidden, name="rbm")
+        self.conditioner = Conditioner(cell, recurrent, learned_initial_state, name="conditioner",
+                                       dtype=conditioner_dtype)
+        small = keras.initializers.RandomNormal(stddev=1e-4)
+        self.to_visible_bias = keras.layers.Dense(visible, use_bias=False, kernel_initializer=small, name="Wuv")
+        self.to_hidden_bias = keras.layers.Dense(hidden, use_bias=False, kernel_initializer=small, name="Wuh")
+        self.cost_tracker = keras.metrics.Mean(name="cost")
+        self.monitor_tracker = keras.metrics.Mean(name="monitor")
+        self.build((None, None, visible))
+
+    def build(self, input_shape):
+        self.rbm.build(None)
+        self.conditioner.build(input_shape)
+        self.to_visible_bias.build((None, self.recurrent_units))
+        self.to_hidden_bias.build((None, self.recurrent_units))
+        self.built = True
+
+    def get_config(self):
+        return {"visible": self.visible, "hidden": self.hidden, "recurrent": self.recurrent_units,
+                "cell": self.cell, "k": self.k, "sampler": self.sampler,
+                "learned_initial_state": self.learned_initial_state, "seed": self.seed,
+                "conditioner_dtype": self.conditioner_dtype, "name": self.name}
+
+    @property
+    def metrics(self):
+        return [self.cost_tracker, self.monitor_tracker]
+
+    def biases(self, states):
+        """Per-step RBM biases from recurrent states u_{t-1}: (..., 88) and (..., hidden)."""
+        states = tf.cast(states, tf.float32)  # a mixed-precision conditioner computes in float16
+        return self.rbm.bv + self.to_visible_bias(states), self.rbm.bh + self.to_hidden_bias(states)
+
+    def call(self, frames, training=None):
+        """frames (B, T, 88) -> the RBM biases of every step, (B, T, 88) and (B, T, hidden)."""
+        return self.biases(self.conditioner(frames, training=training))
+
+    def set_visible_bias_from_frequencies(self, frequencies: np.ndarray) -> None:
+        """Initialises bv to the logit of each key's frequency in the data (Hinton's practical guide)."""
+        p = np.clip(np.asarray(frequencies, dtype=np.float64), 1e-4, 1 - 1e-4)
+        self.rbm.bv.assign(np.log(p / (1 - p)).astype(np.float32))
+
+    def cd_cost(self, frames, counter, training: bool = True):
+        """(cost, monitor) of a batch of frames (B, T, 88); ``counter`` seeds the chains."""
+        seed = tf.stack([tf.constant(self.seed, tf.int64), tf.cast(counter, tf.int64)])
+        bv, bh = self(frames, training=training)
+        v = tf.reshape(frames, [-1, self.visible])
+        bv = tf.reshape(bv, [-1, self.visible])
+        bh = tf.reshape(bh, [-1, self.hidden])
+        negative, _, reconstruction = self.rbm.gibbs(tf.stop_gradient(v), tf.stop_gradient(bv),
+                                                     tf.stop_gradient(bh), self.k, seed, self.sampler)
+        negative = tf.stop_gradient(negative)
+        cost = tf.reduce_mean(self.rbm.free_energy(v, bv, bh)) - tf.reduce_mean(self.rbm.free_energy(negative, bv, bh))
+        reconstruction = tf.clip_by_value(tf.stop_gradient(reconstruction), 1e-7, 1 - 1e-7)
+        monitor = -tf.reduce_mean(tf.reduce_sum(v * tf.math.log(reconstruction)
+                                                + (1 - v) * tf.math.log(1 - reconstruction), axis=-1))
+        return cost, monitor
+
+    def train_step(self, frames):
+        with tf.GradientTape() as tape:
+            cost, monitor = self.cd_cost(frames, self.optimizer.iterations)
+        gradients = tape.gradient(cost, self.trainable_variables)
+        self.optimizer.apply(gradients, self.trainable_variables)
+        self.cost_tracker.update_state(cost)
+        self.monitor_tracker.update_state(monitor)
+        return {"cost": self.cost_tracker.result(), "monitor": self.monitor_tracker.result()}
+
+    def test_step(self, frames):
+        cost, monitor = self.cd_cost(frames, -1 - self.monitor_tracker.count, training=False)
+        self.cost_tracker.update_state(cost)
+        self.monitor_tracker.update_state(monitor)
+        return {"cost": self.cost_tracker.result(), "monitor": self.monitor_tracker.result()}

@@ -1,0 +1,295 @@
+"""``pianorbm train``: fit an RNN-RBM to a records folder, resumably, into a run folder.
+
+The run folder holds everything later stages need, so no training flag is ever repeated:
+``model.json`` (the model's Keras config), ``data.json`` (the records it was trained on: path,
+fingerprint, grid), ``train.json`` (these settings), ``checkpoints/`` (the latest few, with the
+optimizer state, the step count and the data position), ``best.weights.h5`` (the best by
+validation monitor), ``history.csv`` (one row per epoch), ``logs/`` (TensorBoard scalars and
+piano-roll images of samples), ``images/`` (the same samples as PNG) and ``state.json``.
+
+Kill it at any moment and run the same command again: it restores the latest checkpoint and goes
+on from the same batch of the same epoch with the same random stream, so the result equals an
+uninterrupted run. A finished run says so and does nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+
+from curate.atomic import write_bytes_atomic, write_text_atomic
+from pipelines.records import RecordsError, load_info
+
+RUN_FILES = ("model.json", "data.json", "train.json", "state.json", "history.csv", "best.weights.h5")
+RUN_DIRS = ("checkpoints", "logs", "images")
+# settings that may change between invocations of one run: they extend or observe it, not define it
+EXTENDABLE = {"epochs", "patience", "checkpoint_every", "image_every"}
+
+
+class TrainingError(Exception):
+    """Training cannot start or go on; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    cell: str = "gru"
+    hidden: int = 150
+    recurrent: int = 100
+    k: int = 15
+    sampler: str = "xorshift"
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3
+    lr_decay: float = 0.98  # learning rate multiplier per epoch
+    epochs: int = 50
+    batch_size: int = 64
+    seq_len: int = 100
+    seed: int = 0
+    patience: int = 10  # epochs without a better validation monitor before stopping; 0: never
+    checkpoint_every: int = 100  # steps between mid-epoch checkpoints (one is always taken per epoch)
+    image_every: int = 5  # epochs between sample pictures; 0: none
+    mixed_precision: bool = False
+    init_visible_bias: bool = True
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def _data_description(records_dir: Path, info: dict) -> dict:
+    return {"records": str(Path(records_dir).resolve()), "fingerprint": info["fingerprint"],
+            "source": info["source"], "steps_per_quarter": info["steps_per_quarter"], "dt": info["dt"],
+            "lowest_pitch": info["lowest_pitch"], "keys": info["keys"],
+            "frames": {split: s["frames"] for split, s in info["splits"].items()}}
+
+
+def _check_run_dir(run_dir: Path, config: TrainConfig, data: dict, restart: bool) -> bool:
+    """True when the run folder holds this run already (resume); refuses a different one."""
+    train_path = run_dir / "train.json"
+    if not train_path.exists():
+        if run_dir.exists() and any(run_dir.iterdir()) and not restart:
+            raise TrainingError(f"{run_dir} is not empty and holds no pianorbm run; choose another folder "
+                                "or pass --restart to clear it")
+        return False
+    saved = json.loads(train_path.read_text())
+    saved_data = json.loads((run_dir / "data.json").read_text()) if (run_dir / "data.json").exists() else {}
+    differences = [f"{k}: {saved.get(k)!r} -> {v!r}" for k, v in config.to_dict().items()
+                   if k not in EXTENDABLE and saved.get(k) != v]
+    if saved_data.get("fingerprint") != data["fingerprint"]:
+        differences.append(f"records: {saved_data.get('records')} -> {data['records']}")
+    if differences and not restart:
+        raise TrainingError(f"{run_dir} holds a different run ({'; '.join(differences)}); "
+                            "use another folder, or --restart to start over there")
+    if restart:
+        for name in RUN_FILES:
+            (run_dir / name).unlink(missing_ok=True)
+        for name in RUN_DIRS:
+            shutil.rmtree(run_dir / name, ignore_errors=True)
+        return False
+    return True
+
+
+def _roll_png(roll: np.ndarray) -> bytes:
+    """A piano roll as a PNG: time left to right, high pitches at the top."""
+    import tensorflow as tf
+
+    image = (255 - 255 * np.asarray(roll, dtype=np.float32).T[::-1]).astype(np.uint8)
+    image = np.repeat(np.repeat(image, 3, axis=0), 3, axis=1)
+    return tf.io.encode_png(image[:, :, None]).numpy()
+
+
+def build_model(config: TrainConfig):
+    from model.rnn_rbm import RnnRbm
+
+    return RnnRbm(hidden=config.hidden, recurrent=config.recurrent, cell=config.cell, k=config.k,
+                  sampler=config.sampler, seed=config.seed,
+                  conditioner_dtype="mixed_float16" if config.mixed_precision else None)
+
+
+def make_optimizer(config: TrainConfig):
+    import keras
+
+    if config.optimizer == "adam":
+        return keras.optimizers.Adam(learning_rate=config.learning_rate)
+    if config.optimizer == "sgd":
+        return keras.optimizers.SGD(learning_rate=config.learning_rate)
+    raise TrainingError(f"unknown optimizer {config.optimizer!r}; choose adam or sgd")
+
+
+def load_run_model(run_dir: Path, weights: str = "best"):
+    """The model of a run folder with its best (or ``latest``) weights."""
+    import keras
+    import tensorflow as tf
+
+    from model.rnn_rbm import RnnRbm
+
+    run_dir = Path(run_dir)
+    if not (run_dir / "model.json").exists():
+        raise TrainingError(f"{run_dir} is not a pianorbm run (no model.json)")
+    model = RnnRbm.from_config(json.loads((run_dir / "model.json").read_text()))
+    if weights == "best" and (run_dir / "best.weights.h5").exists():
+        model.load_weights(run_dir / "best.weights.h5")
+    else:
+        latest = tf.train.latest_checkpoint(str(run_dir / "checkpoints"))
+        if latest is None:
+            raise TrainingError(f"{run_dir} has no checkpoint yet")
+        tf.train.Checkpoint(model=model).restore(latest).expect_partial()
+    del keras
+    return model
+
+
+def train(records_dir: Path, run_dir: Path, config: TrainConfig, *, restart: bool = False,
+          log=print, max_steps: int | None = None) -> dict:
+    """Trains (or resumes, or finds finished) the run in ``run_dir``; returns its state.
+
+    ``max_steps`` stops after that many optimizer steps in this call (for tests and profiling).
+    """
+    records_dir, run_dir = Path(records_dir), Path(run_dir)
+    try:
+        info = load_info(records_dir)
+    except RecordsError as err:
+        raise TrainingError(str(err)) from err
+    data = _data_description(records_dir, info)
+    resuming = _check_run_dir(run_dir, config, data, restart)
+    state = json.loads((run_dir / "state.json").read_text()) if resuming and (run_dir / "state.json").exists() else {}
+    if state.get("finished") and state.get("epochs") == config.epochs:
+        log(f"{run_dir}: training finished ({state['finished']}) at epoch {state['epoch']}, best validation "
+            f"monitor {state.get('best_monitor')}: nothing to do")
+        return state
+
+    import keras
+    import tensorflow as tf
+
+    from pipelines.dataset import make_dataset
+
+    if max(s["frames"] for s in info["splits"].values()) < config.seq_len:
+        raise TrainingError(f"the records hold no piece of {config.seq_len} frames; use a shorter --seq-len")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    keras.utils.set_random_seed(config.seed)
+    model = build_model(config)
+    optimizer = make_optimizer(config)
+    model.compile(optimizer=optimizer)
+    optimizer.build(model.trainable_variables)
+    epoch_var = tf.Variable(0, dtype=tf.int64, name="epoch")
+    batch_var = tf.Variable(0, dtype=tf.int64, name="batch_in_epoch")
+    checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, epoch=epoch_var, batch=batch_var)
+    manager = tf.train.CheckpointManager(checkpoint, str(run_dir / "checkpoints"), max_to_keep=3)
+    if manager.latest_checkpoint:
+        checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+        log(f"resuming from {manager.latest_checkpoint}: epoch {int(epoch_var) + 1}, batch {int(batch_var)}, "
+            f"step {int(optimizer.iterations)}")
+    else:
+        state = {}
+        if config.init_visible_bias:
+            frames = max(info["splits"]["train"]["frames"], 1)
+            model.set_visible_bias_from_frequencies(np.array(info["pitch_histogram"]) / frames)
+        write_text_atomic(run_dir / "model.json", json.dumps(model.get_config(), indent=1) + "\n")
+        write_text_atomic(run_dir / "data.json", json.dumps(data, indent=1) + "\n")
+    write_text_atomic(run_dir / "train.json", json.dumps(config.to_dict(), indent=1) + "\n")
+
+    history = [row for row in state.get("history", []) if row["epoch"] <= int(epoch_var)]
+    best, best_epoch, stale = math.inf, 0, 0
+    for row in history:  # derived from the history, so that a redone epoch decides the same way
+        if row["val_monitor"] < best:
+            best, best_epoch, stale = row["val_monitor"], row["epoch"], 0
+        else:
+            stale += 1
+    train_step = tf.function(model.train_step)
+    test_step = tf.function(model.test_step)
+    writer = tf.summary.create_file_writer(str(run_dir / "logs"))
+    has_valid = info["splits"].get("valid", {}).get("frames", 0) >= config.seq_len
+    steps_this_call = 0
+
+    def save_state(finished: str | None = None) -> dict:
+        nonlocal state
+        state = {"epoch": int(epoch_var), "step": int(optimizer.iterations), "best_monitor": best,
+                 "best_epoch": best_epoch, "epochs_without_improvement": stale, "epochs": config.epochs,
+                 "finished": finished, "history": history}
+        write_text_atomic(run_dir / "state.json", json.dumps(state, indent=1) + "\n")
+        columns = list(history[0]) if history else []
+        rows = [",".join(columns)] + [",".join(str(row[c]) for c in columns) for row in history]
+        write_text_atomic(run_dir / "history.csv", "\n".join(rows) + "\n")
+        return state
+
+    while int(epoch_var) < config.epochs:
+        epoch = int(epoch_var)
+        optimizer.learning_rate.assign(config.learning_rate * config.lr_decay ** epoch)
+        dataset = make_dataset(records_dir, "train", seq_len=config.seq_len, batch_size=config.batch_size,
+                               seed=config.seed, epoch=epoch)
+        skip = int(batch_var)
+        if not skip:  # mid-epoch, the restored trackers hold the epoch's running means
+            model.reset_metrics()
+        started, frames = time.monotonic(), 0
+        for batch in dataset.skip(skip):
+            metrics = train_step(batch)
+            cost = float(metrics["cost"])
+            if not math.isfinite(cost):
+                raise TrainingError(f"the cost became {cost} at step {int(optimizer.iterations)} (epoch {epoch + 1}); "
+                                    f"the last good checkpoint is kept in {run_dir / 'checkpoints'}; "
+                                    "lower --learning-rate and run again with --restart")
+            batch_var.assign_add(1)
+            frames += config.batch_size * config.seq_len
+            steps_this_call += 1
+            if config.checkpoint_every and int(optimizer.iterations) % config.checkpoint_every == 0:
+                manager.save(checkpoint_number=int(optimizer.iterations))
+            if max_steps is not None and steps_this_call >= max_steps:
+                manager.save(checkpoint_number=int(optimizer.iterations))
+                log(f"stopped after {steps_this_call} steps as asked (epoch {epoch + 1}, batch {int(batch_var)})")
+                return save_state()
+        seconds = time.monotonic() - started
+        train_metrics = {m.name: float(m.result()) for m in model.metrics}
+        model.reset_metrics()
+        if has_valid:
+            for batch in make_dataset(records_dir, "valid", seq_len=config.seq_len, batch_size=config.batch_size,
+                                      shuffle=False, drop_remainder=False):
+                test_step(batch)
+            valid = {m.name: float(m.result()) for m in model.metrics}
+        else:
+            valid = dict(train_metrics)
+        row = {"epoch": epoch + 1, "step": int(optimizer.iterations), "cost": round(train_metrics["cost"], 5),
+               "monitor": round(train_metrics["monitor"], 5), "val_cost": round(valid["cost"], 5),
+               "val_monitor": round(valid["monitor"], 5),
+               "learning_rate": float(optimizer.learning_rate.numpy()), "seconds": round(seconds, 2),
+               "frames_per_s": round(frames / seconds) if seconds else 0}
+        history.append(row)
+        improved = round(valid["monitor"], 5) < best
+        if improved:
+            best, best_epoch, stale = round(valid["monitor"], 5), epoch + 1, 0
+            buffer_path = run_dir / ".best.weights.h5"
+            model.save_weights(buffer_path)
+            os.replace(buffer_path, run_dir / "best.weights.h5")
+        else:
+            stale += 1
+        with writer.as_default(step=epoch + 1):
+            for name, value in row.items():
+                if name not in ("epoch", "step"):
+                    tf.summary.scalar(name, value)
+            if config.image_every and (epoch + 1) % config.image_every == 0:
+                from model.generate import generate_rolls
+
+                roll = generate_rolls(model, 1, 128, k=model.k, seed=config.seed + epoch)[0].numpy()
+                png = _roll_png(roll)
+                write_bytes_atomic(run_dir / "images" / f"sample-epoch-{epoch + 1:04d}.png", png)
+                tf.summary.image("sample", tf.io.decode_png(png)[None], max_outputs=1)
+        writer.flush()
+        log(f"epoch {epoch + 1}/{config.epochs}: cost {row['cost']:.3f} monitor {row['monitor']:.3f} "
+            f"val_monitor {row['val_monitor']:.3f} ({row['frames_per_s']:,} frames/s)"
+            + (" *" if improved else ""))
+        epoch_var.assign(epoch + 1)
+        batch_var.assign(0)
+        save_state()  # history first: a kill between the two redoes this epoch
+        manager.save(checkpoint_number=int(optimizer.iterations))
+        if config.patience and stale >= config.patience:
+            log(f"early stop: no better validation monitor for {stale} epochs (best {best:.4f} at epoch {best_epoch})")
+            return save_state(finished="early_stopped")
+    return save_state(finished="completed")
