@@ -172,8 +172,10 @@ def train(records_dir: Path, run_dir: Path, config: TrainConfig, *, restart: boo
 
     from pipelines.dataset import make_dataset
 
-    if max(s["frames"] for s in info["splits"].values()) < config.seq_len:
-        raise TrainingError(f"the records hold no piece of {config.seq_len} frames; use a shorter --seq-len")
+    longest = max((p["frames"] for p in info["pieces"] if p["split"] == "train"), default=0)
+    if longest < config.seq_len:
+        raise TrainingError(f"the train split holds no piece of {config.seq_len} frames (the longest has {longest}); "
+                            "use a shorter --seq-len")
     run_dir.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(config.seed)
     model = build_model(config)

@@ -1,0 +1,189 @@
+import itertools
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from model.rbm import RBM
+from model.rnn_rbm import RnnRbm
+from model.train import TrainConfig, TrainingError, load_run_model, train
+from pipelines.build_records import RecordsConfig, build_records
+from tests.conftest import SHARED_DATA
+
+REPO = Path(__file__).resolve().parents[1]
+TINY = dict(hidden=24, recurrent=16, k=3, batch_size=8, seq_len=16, epochs=2, image_every=0, patience=0)
+
+
+@pytest.fixture(scope="module")
+def jsb_records(tmp_path_factory):
+    pickle_path = SHARED_DATA / "benchmarks" / "JSB Chorales.pickle"
+    if not pickle_path.exists():
+        pytest.skip(f"{pickle_path} not found")
+    out = tmp_path_factory.mktemp("jsb")
+    build_records(out, RecordsConfig(shards=2), pickle_path=pickle_path)
+    return out
+
+
+def small_rbm(visible=6, hidden=4, seed=0):
+    rbm = RBM(visible, hidden, weight_stddev=0.5)
+    rbm.build(None)
+    rng = np.random.default_rng(seed)
+    rbm.W.assign(rng.normal(0, 0.7, (visible, hidden)).astype(np.float32))
+    return rbm, rng
+
+
+def test_free_energy_matches_a_brute_force_sum_over_hidden_states():
+    rbm, rng = small_rbm()
+    v = (rng.random((5, 6)) < 0.5).astype(np.float32)
+    bv, bh = rng.normal(size=(5, 6)).astype(np.float32), rng.normal(size=(5, 4)).astype(np.float32)
+    W = rbm.W.numpy()
+    expected = []
+    for n in range(5):
+        energies = [-(v[n] @ bv[n]) - (np.array(h) @ bh[n]) - v[n] @ W @ np.array(h)
+                    for h in itertools.product([0, 1], repeat=4)]
+        expected.append(-np.log(np.sum(np.exp(-np.array(energies)))))
+    np.testing.assert_allclose(rbm.free_energy(v, bv, bh).numpy(), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_cd_cost_gradient_matches_numpy():
+    rbm, rng = small_rbm(seed=1)
+    v = (rng.random((7, 6)) < 0.5).astype(np.float32)
+    negative = (rng.random((7, 6)) < 0.5).astype(np.float32)
+    bv, bh = rng.normal(size=(7, 6)).astype(np.float32), rng.normal(size=(7, 4)).astype(np.float32)
+    bv_t, bh_t = tf.constant(bv), tf.constant(bh)
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch([bv_t, bh_t])
+        cost = tf.reduce_mean(rbm.free_energy(v, bv_t, bh_t)) - tf.reduce_mean(rbm.free_energy(negative, bv_t, bh_t))
+    W = rbm.W.numpy()
+    sigmoid = lambda x: 1 / (1 + np.exp(-x))  # noqa: E731
+    hv, hn = sigmoid(v @ W + bh), sigmoid(negative @ W + bh)
+    np.testing.assert_allclose(tape.gradient(cost, rbm.W).numpy(), -(v.T @ hv - negative.T @ hn) / 7, atol=1e-5)
+    np.testing.assert_allclose(tape.gradient(cost, bv_t).numpy(), -(v - negative) / 7, atol=1e-6)
+    np.testing.assert_allclose(tape.gradient(cost, bh_t).numpy(), -(hv - hn) / 7, atol=1e-6)
+
+
+@pytest.mark.parametrize("sampler", ["xorshift", "philox"])
+def test_gibbs_chain_samples_the_rbm(sampler):
+    # with W = 0 the visible units are independent Bernoulli(sigmoid(bv))
+    rbm, _ = small_rbm()
+    rbm.W.assign(np.zeros((6, 4), np.float32))
+    n = 20000
+    bv = np.tile(np.array([-2, -1, 0, 0.5, 1, 3], np.float32), (n, 1))
+    v, mean, first = rbm.gibbs(tf.zeros((n, 6)), bv, tf.zeros((n, 4)), 5, tf.constant([3, 4], tf.int64), sampler)
+    np.testing.assert_allclose(v.numpy().mean(axis=0), 1 / (1 + np.exp(-bv[0])), atol=0.015)
+    again, _, _ = rbm.gibbs(tf.zeros((n, 6)), bv, tf.zeros((n, 4)), 5, tf.constant([3, 4], tf.int64), sampler)
+    assert np.array_equal(v.numpy(), again.numpy())  # same seed, same samples
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+def test_biases_at_t_depend_only_on_frames_before_t(cell):
+    model = RnnRbm(hidden=8, recurrent=5, cell=cell)
+    model.to_visible_bias.kernel.assign(np.random.default_rng(0).normal(0, 1, (5, 88)).astype(np.float32))
+    frames = (np.random.default_rng(1).random((2, 10, 88)) < 0.2).astype(np.float32)
+    bv, _ = model(frames)
+    changed = frames.copy()
+    changed[:, 4] = 1 - changed[:, 4]
+    bv2, _ = model(changed)
+    assert np.allclose(bv[:, :5], bv2[:, :5]) and not np.allclose(bv[:, 5], bv2[:, 5])
+    np.testing.assert_allclose(bv[0, 0], bv[1, 0], atol=1e-6)  # step 0 sees only the initial state
+
+
+def test_save_and_reload_give_identical_outputs(tmp_path):
+    model = RnnRbm(hidden=12, recurrent=7, cell="lstm", k=2, seed=5)
+    model.rbm.W.assign(np.random.default_rng(2).normal(0, 0.1, (88, 12)).astype(np.float32))
+    frames = (np.random.default_rng(3).random((3, 9, 88)) < 0.1).astype(np.float32)
+    model.save(tmp_path / "model.keras")
+    loaded = keras.saving.load_model(tmp_path / "model.keras")
+    assert loaded.get_config() == model.get_config()
+    for a, b in zip(model(frames), loaded(frames)):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def weights_of(run_dir):
+    return [w.numpy() for w in load_run_model(run_dir, weights="latest").weights]
+
+
+def test_training_lowers_the_monitor_on_jsb(jsb_records, tmp_path):
+    state = train(jsb_records, tmp_path / "run", TrainConfig(**{**TINY, "epochs": 4, "hidden": 64, "k": 5,
+                                                                  "learning_rate": 3e-3}), log=lambda *_: None)
+    history = state["history"]
+    assert len(history) == 4 and state["finished"] == "completed"
+    assert history[-1]["val_monitor"] < history[0]["val_monitor"] - 0.3
+    for name in ("model.json", "data.json", "train.json", "history.csv", "best.weights.h5"):
+        assert (tmp_path / "run" / name).exists(), name
+    assert json.loads((tmp_path / "run" / "data.json").read_text())["steps_per_quarter"] == 1
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+def test_each_cell_trains(jsb_records, tmp_path, cell):
+    state = train(jsb_records, tmp_path, TrainConfig(**{**TINY, "cell": cell, "epochs": 1}), log=lambda *_: None)
+    assert state["step"] > 0 and np.isfinite(state["history"][0]["cost"])
+    model = load_run_model(tmp_path)
+    assert model.cell == cell and model.conditioner.recurrent.__class__.__name__.lower().startswith(
+        {"rnn": "simplernn", "gru": "gru", "lstm": "lstm"}[cell])
+
+
+def test_interrupted_run_resumes_to_the_uninterrupted_result(jsb_records, tmp_path):
+    config = TrainConfig(**{**TINY, "cell": "gru", "checkpoint_every": 0})
+    train(jsb_records, tmp_path / "whole", config, log=lambda *_: None)
+    partial = train(jsb_records, tmp_path / "parts", config, log=lambda *_: None, max_steps=13)  # mid-epoch 2
+    assert partial["finished"] is None and partial["step"] == 13
+    resumed = train(jsb_records, tmp_path / "parts", config, log=lambda *_: None)
+    assert resumed["step"] == json.loads((tmp_path / "whole" / "state.json").read_text())["step"]
+    for a, b in zip(weights_of(tmp_path / "whole"), weights_of(tmp_path / "parts")):
+        np.testing.assert_array_equal(a, b)
+    done = train(jsb_records, tmp_path / "parts", config, log=lambda *_: None)
+    assert done["finished"] == "completed" and done["step"] == resumed["step"]
+
+
+def test_kill_minus_nine_then_the_same_command_resumes(jsb_records, tmp_path):
+    args = [sys.executable, str(REPO / "cli.py"), "train", str(jsb_records), str(tmp_path / "run"), "--cell", "rnn",
+            "--hidden", "24", "--recurrent", "16", "--k", "3", "--batch-size", "8", "--seq-len", "16", "--epochs", "3",
+            "--image-every", "0", "--checkpoint-every", "3", "--patience", "0"]
+    process = subprocess.Popen(args, cwd=REPO, start_new_session=True, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    checkpoints = tmp_path / "run" / "checkpoints"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not list(checkpoints.glob("ckpt-*.index")):
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert list(checkpoints.glob("ckpt-*.index")), "no checkpoint before the kill"
+    result = subprocess.run(args, cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "resuming from" in result.stdout and "(completed)" in result.stdout
+    reference = train(jsb_records, tmp_path / "reference", TrainConfig(
+        **{**TINY, "cell": "rnn", "epochs": 3, "checkpoint_every": 3}), log=lambda *_: None)
+    assert json.loads((tmp_path / "run" / "state.json").read_text())["step"] == reference["step"]
+    for a, b in zip(weights_of(tmp_path / "run"), weights_of(tmp_path / "reference")):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_bad_input_is_refused_clearly(jsb_records, tmp_path):
+    with pytest.raises(TrainingError, match="not a records folder"):
+        train(tmp_path, tmp_path / "run", TrainConfig(**TINY))
+    with pytest.raises(TrainingError, match="no piece of 5000 frames"):
+        train(jsb_records, tmp_path / "run", TrainConfig(**{**TINY, "seq_len": 5000}))
+    train(jsb_records, tmp_path / "run", TrainConfig(**{**TINY, "epochs": 1}), log=lambda *_: None)
+    with pytest.raises(TrainingError, match="holds a different run .*cell: 'gru' -> 'lstm'"):
+        train(jsb_records, tmp_path / "run", TrainConfig(**{**TINY, "epochs": 1, "cell": "lstm"}))
+    restarted = train(jsb_records, tmp_path / "run", TrainConfig(**{**TINY, "epochs": 1, "cell": "lstm"}),
+                      restart=True, log=lambda *_: None)
+    assert restarted["finished"] == "completed"
+    with pytest.raises(TrainingError, match="cost became nan at step (\\d+)") as caught:
+        train(jsb_records, tmp_path / "nan", TrainConfig(**{**TINY, "learning_rate": 1e38, "checkpoint_every": 1}),
+              log=lambda *_: None)
+    bad_step = int(re.search(r"step (\d+)", str(caught.value)).group(1))
+    saved = sorted(int(p.name.split("-")[1].split(".")[0]) for p in (tmp_path / "nan" / "checkpoints").glob("*.index"))
+    assert all(step < bad_step for step in saved)
+    if saved:  # the last good checkpoint holds finite weights
+        assert all(np.isfinite(w).all() for w in weights_of(tmp_path / "nan"))
