@@ -18,6 +18,7 @@ demo: $(STAMP)
 	$(BIN)/pianorbm corpus music21 bach/chorales $(DEMO)/raw
 	$(BIN)/pianorbm curate --piano-only $(DEMO)/raw $(DEMO)/clean
 	$(BIN)/pianorbm build-records $(DEMO)/clean $(DEMO)/records --steps-per-quarter 2 --transpose -3..3
+	$(BIN)/pianorbm train $(DEMO)/records $(DEMO)/run --cell gru --epochs 3 --seq-len 64 --batch-size 32 --image-every 1
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
@@ -26,6 +27,7 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/curate_speed.py
 	$(BIN)/python benchmarks/records_speed.py
+	$(BIN)/python benchmarks/train_speed.py
 
 clean-demo:
 	rm -rf $(DEMO)

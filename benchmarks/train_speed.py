@@ -1,0 +1,158 @@
+"""Training speed of the RNN-RBM at paper sizes, against this machine's matmul ceiling. Run by hand:
+
+    python benchmarks/train_speed.py [--steps 12] [--records DIR]
+
+Reports training frames/s (sequence steps consumed per second) for each cell on random frames and
+on real windows (JSB Chorales records built from ../shared/data when no --records is given), the
+achieved FLOP rate, and, measured in the same run, the float32 rate of RBM-shaped products (the
+ceiling). Results go to docs/train-speed.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import keras  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from model.rnn_rbm import RnnRbm  # noqa: E402
+from pipelines.build_records import RecordsConfig, build_records  # noqa: E402
+from pipelines.dataset import make_dataset  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+VISIBLE, HIDDEN, RECURRENT, K = 88, 150, 100, 15
+GATES = {"rnn": 1, "gru": 3, "lstm": 4}
+
+
+def flops_per_frame(cell: str) -> float:
+    """Multiply-adds x 2 of one training frame: Gibbs chain, free-energy gradients, conditioner."""
+    product = 2 * VISIBLE * HIDDEN
+    gibbs = K * 2 * product
+    free_energy = 2 * product + 2 * product  # forward on data and samples, and the weight gradient
+    conditioner = 3 * GATES[cell] * 2 * (VISIBLE + RECURRENT) * RECURRENT  # forward + backward
+    projections = 3 * 2 * RECURRENT * (VISIBLE + HIDDEN)
+    return gibbs + free_energy + conditioner + projections
+
+
+def matmul_ceiling(frames: int) -> float:
+    """GFLOP/s of the chain's float32 products alone (no sampling): the best of XLA and graph mode."""
+    v = tf.random.uniform((frames, VISIBLE))
+    w = tf.random.normal((VISIBLE, HIDDEN))
+
+    def products(v):
+        for _ in range(K):
+            h = tf.matmul(v, w)
+            v = tf.matmul(h, w, transpose_b=True)
+        return v
+
+    best = 0.0
+    for compiled in (tf.function(products, jit_compile=True), tf.function(products)):
+        compiled(v).numpy()
+        for _ in range(5):
+            started = time.perf_counter()
+            compiled(v).numpy()
+            best = max(best, K * 2 * 2 * frames * VISIBLE * HIDDEN / (time.perf_counter() - started) / 1e9)
+    return best
+
+
+def training_rate(cell: str, batches, batch_size: int, seq_len: int, steps: int, sampler: str = "xorshift") -> float:
+    keras.utils.set_random_seed(0)
+    model = RnnRbm(hidden=HIDDEN, recurrent=RECURRENT, cell=cell, k=K, sampler=sampler)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    step = tf.function(model.train_step)
+    for batch in batches[:2]:
+        step(batch)
+    started = time.perf_counter()
+    for i in range(steps):
+        metrics = step(batches[i % len(batches)])
+    float(metrics["cost"])
+    return steps * batch_size * seq_len / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=12)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--seq-len", type=int, default=100)
+    parser.add_argument("--records", type=Path, default=None)
+    parser.add_argument("--out", type=Path, default=REPO / "docs" / "train-speed.md")
+    args = parser.parse_args()
+    b, t = args.batch_size, args.seq_len
+
+    records = args.records
+    if records is None:
+        pickle_path = REPO.parent / "shared/data/benchmarks/Nottingham.pickle"
+        records = Path(tempfile.mkdtemp(prefix="pianorbm-train-bench-"))
+        build_records(records, RecordsConfig(), pickle_path=pickle_path)
+    real = [batch for batch, _ in zip(make_dataset(records, "train", seq_len=t, batch_size=b), range(8))]
+    random = [tf.cast(tf.random.uniform((b, t, VISIBLE)) < 0.05, tf.float32) for _ in range(4)]
+    ceiling = matmul_ceiling(b * t)
+
+    rows = []
+    for cell in ("rnn", "gru", "lstm"):
+        for label, batches in (("random", random), ("real", real)):
+            rate = training_rate(cell, batches, b, t, args.steps)
+            rows.append((cell, label, "xorshift", b, rate))
+    rows.append(("gru", "real", "philox", b, training_rate("gru", real, b, t, args.steps, "philox")))
+    big = [tf.concat([x, x], axis=0) for x in real]
+    rows.append(("gru", "real", "xorshift", 2 * b, training_rate("gru", big, 2 * b, t, args.steps)))
+    ceiling_frames = ceiling * 1e9 / flops_per_frame("gru")
+
+    lines = [
+        "# Training speed",
+        "",
+        f"Measured by `python benchmarks/train_speed.py` on {time.strftime('%Y-%m-%d')}, {platform.machine()}, "
+        f"{os.cpu_count()} cores, CPU only, TensorFlow {tf.__version__}. Paper sizes: RBM hidden {HIDDEN}, "
+        f"recurrent {RECURRENT}, CD-{K}; windows of {t} frames; real data: Nottingham training windows.",
+        "",
+        f"Matmul ceiling, measured in the same run (the chain's float32 88x{HIDDEN} products alone, best of XLA "
+        f"and graph mode): "
+        f"**{ceiling:.0f} GFLOP/s**, about {ceiling_frames:,.0f} GRU training frames/s at "
+        f"{flops_per_frame('gru') / 1e6:.2f} MFLOP per frame.",
+        "",
+        "| cell | data | sampler | batch | frames/s | GFLOP/s | share of ceiling |",
+        "|---|---|---|---:|---:|---:|---:|",
+    ]
+    for cell, label, sampler, batch, rate in rows:
+        gflops = rate * flops_per_frame(cell) / 1e9
+        lines.append(f"| {cell} | {label} | {sampler} | {batch} | {rate:,.0f} | {gflops:.1f} | {gflops / ceiling:.0%} |")
+    gru = next(r[4] for r in rows if r[:4] == ("gru", "real", "xorshift", b))
+    lines += [
+        "",
+        f"Goal (issue): GRU at paper sizes at least 50 % of the matmul ceiling; the issue puts that at about "
+        f"45,000 frames/s from a 128 GFLOP/s ceiling on a quiet machine. Measured here: {gru:,.0f} frames/s at "
+        f"batch {b}, {gru * flops_per_frame('gru') / 1e9 / ceiling:.0%} of this run's {ceiling:.0f} GFLOP/s ceiling "
+        f"(share goal {'met' if gru >= 0.5 * ceiling_frames else 'not met'}); the absolute 45,000 frames/s is "
+        f"{'met' if gru >= 45000 else 'not met'} ({gru / 3700:.1f}x the tutorial's 3,700, goal 12x).",
+        "The issue's reference for the Theano tutorial (rnnrbm.py, same sizes and k, single-threaded float64)",
+        "is about 3,700 frames per CPU-second on this machine (not re-measured here: Theano is not installed).",
+        "",
+        "What the time goes to, and what was tried (figures from profiling runs on this machine):",
+        "- Random bits: TensorFlow's Philox draws about 75 M uniforms/s here, and CD-15 needs 3,570 per",
+        "  frame, a cap near 21,000 frames/s. XLA's stateless Philox on CPU is slower still (its uint32",
+        "  draw made a compiled chain 8x slower). The default sampler seeds per-unit xorshift32 streams by",
+        "  hashing indices (MurmurHash3's finaliser) and advances them inside the XLA-compiled chain: the",
+        "  chain alone went from about 38,000 (graph, Philox) to about 80,000 frames/s.",
+        "- The Gibbs chain is compiled with XLA (`jit_compile`); the rest of the step runs as a graph:",
+        "  compiling the whole train step with XLA was slower for every cell (GRU 27,600 vs 28,400 frames/s).",
+        "- The conditioner's recurrence (T sequential steps forward and backward, small products) costs",
+        "  about as much as the chain for the GRU and LSTM; larger batches amortise it (second GRU row).",
+        "",
+    ]
+    text = "\n".join(lines)
+    print(text)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
