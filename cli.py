@@ -236,5 +236,50 @@ def train_command(records_dir: Path, run_dir: Path, restart: bool, **settings) -
                f"{state['best_monitor']:.4f} at epoch {state['best_epoch']} ({state['finished'] or 'in progress'})")
 
 
+@main.command("sample")
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--num-outputs", "-n", type=click.IntRange(min=1), default=8, help="Pieces generated in parallel.")
+@click.option("--steps", type=click.IntRange(min=1), default=None, help="Length in frames [256].")
+@click.option("--bars", type=click.FloatRange(min=0, min_open=True), default=None, help="Length in 4/4 bars.")
+@click.option("--seconds", type=click.FloatRange(min=0, min_open=True), default=None, help="Length in seconds.")
+@click.option("--k", type=click.IntRange(min=1), default=25, help="Gibbs steps per frame.")
+@click.option("--mode", type=click.Choice(["sample", "mean", "argmax", "top-n"]), default="sample",
+              help="sample: Bernoulli (the paper); mean: keys above --threshold; argmax: the most probable key "
+                   "only; top-n: the --top-n most probable keys.")
+@click.option("--threshold", type=click.FloatRange(0, 1), default=None,
+              help="Lowest key probability emitted [0.5 for mean, 0 for argmax and top-n].")
+@click.option("--top-n", type=click.IntRange(min=1), default=3, help="Keys per frame in top-n mode.")
+@click.option("--temperature", type=click.FloatRange(min=0, min_open=True), default=1.0,
+              help="Divides the RBM energies: above 1 more random, below 1 more conservative.")
+@click.option("--qpm", type=click.FloatRange(min=1), default=120.0, help="Tempo of the MIDI files.")
+@click.option("--reattack", is_flag=True, help="Every active frame is a new note (default: held notes).")
+@click.option("--seed", type=int, default=0)
+@click.option("--primer", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="A MIDI file whose first --primer-steps frames start every output.")
+@click.option("--primer-steps", type=click.IntRange(min=1), default=16)
+@click.option("--primer-pitches", default=None, help="A first frame of these MIDI pitches, e.g. 60,64,67.")
+@click.option("--weights", type=click.Choice(["best", "latest"]), default="best")
+def sample_command(run_dir: Path, out_dir: Path, primer_pitches: str | None, **settings) -> None:
+    """Generate new pieces from the trained run in RUN_DIR into OUT_DIR (MIDI, PNG, samples.json)."""
+    _quiet_tensorflow()
+    from model.sample import SampleConfig, SampleError, sample_run
+
+    pitches = None
+    if primer_pitches:
+        try:
+            pitches = tuple(int(p) for p in primer_pitches.split(","))
+        except ValueError:
+            raise click.BadParameter(f"{primer_pitches!r} is not a list like 60,64,67",
+                                     param_hint="--primer-pitches") from None
+    try:
+        summary = sample_run(run_dir, out_dir, SampleConfig(primer_pitches=pitches, **settings))
+    except SampleError as err:
+        raise click.ClickException(str(err)) from err
+    notes = sum(o["notes_per_frame"] for o in summary["outputs"]) / len(summary["outputs"])
+    click.echo(f"{len(summary['outputs'])} pieces of {summary['steps']} frames in {out_dir} "
+               f"({summary['frames_per_s']:,} frames/s, {notes:.2f} notes per frame, seed {summary['settings']['seed']})")
+
+
 if __name__ == "__main__":
     main()

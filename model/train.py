@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from curate.atomic import write_bytes_atomic, write_text_atomic
+from pipelines.pianoroll import roll_to_png
 from pipelines.records import RecordsError, load_info
 
 RUN_FILES = ("model.json", "data.json", "train.json", "state.json", "history.csv", "best.weights.h5")
@@ -97,15 +98,6 @@ def _check_run_dir(run_dir: Path, config: TrainConfig, data: dict, restart: bool
             shutil.rmtree(run_dir / name, ignore_errors=True)
         return False
     return True
-
-
-def _roll_png(roll: np.ndarray) -> bytes:
-    """A piano roll as a PNG: time left to right, high pitches at the top."""
-    import tensorflow as tf
-
-    image = (255 - 255 * np.asarray(roll, dtype=np.float32).T[::-1]).astype(np.uint8)
-    image = np.repeat(np.repeat(image, 3, axis=0), 3, axis=1)
-    return tf.io.encode_png(image[:, :, None]).numpy()
 
 
 def build_model(config: TrainConfig):
@@ -280,7 +272,7 @@ def train(records_dir: Path, run_dir: Path, config: TrainConfig, *, restart: boo
                 from model.generate import generate_rolls
 
                 roll = generate_rolls(model, 1, 128, k=model.k, seed=config.seed + epoch)[0].numpy()
-                png = _roll_png(roll)
+                png = roll_to_png(roll)
                 write_bytes_atomic(run_dir / "images" / f"sample-epoch-{epoch + 1:04d}.png", png)
                 tf.summary.image("sample", tf.io.decode_png(png)[None], max_outputs=1)
         writer.flush()

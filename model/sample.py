@@ -1,0 +1,133 @@
+"""``pianorbm sample``: MIDI files and pictures from a trained run, settings in samples.json.
+
+Everything about the data (grid, pitch range) comes from the run folder, so no training flag is
+repeated. Outputs are ``sample-000.mid`` / ``sample-000.png``... and ``samples.json``, each written
+atomically.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from curate.atomic import write_bytes_atomic, write_text_atomic
+from curate.file_curation import parse_song
+from model.train import TrainingError, load_run_model
+from pipelines.pianoroll import HIGHEST_PITCH, KEYS, LOWEST_PITCH, notes_to_roll, roll_to_midi, roll_to_png
+
+
+class SampleError(Exception):
+    """Sampling cannot run as asked; the message says why."""
+
+
+@dataclass(frozen=True)
+class SampleConfig:
+    num_outputs: int = 8
+    steps: int | None = None  # default 256 when no length is given
+    bars: float | None = None  # 4/4 bars
+    seconds: float | None = None
+    k: int = 25
+    mode: str = "sample"
+    threshold: float | None = None  # default: 0.5 for mean, 0 for argmax and top-n
+    top_n: int = 3
+    temperature: float = 1.0
+    qpm: float = 120.0
+    reattack: bool = False
+    seed: int = 0
+    primer: str | None = None
+    primer_steps: int = 16
+    primer_pitches: tuple[int, ...] | None = None
+    weights: str = "best"
+
+
+def _grid(run_dir: Path) -> tuple[int | None, float | None]:
+    data = json.loads((run_dir / "data.json").read_text())
+    return data.get("steps_per_quarter"), data.get("dt")
+
+
+def requested_steps(config: SampleConfig, steps_per_quarter: int | None, dt: float | None) -> int:
+    if sum(x is not None for x in (config.steps, config.bars, config.seconds)) > 1:
+        raise SampleError("give one of --steps, --bars, --seconds")
+    if config.bars is not None:
+        if steps_per_quarter is None:
+            raise SampleError("the run was trained on a seconds grid: use --seconds or --steps, not --bars")
+        return max(1, round(config.bars * 4 * steps_per_quarter))
+    if config.seconds is not None:
+        if steps_per_quarter is None:
+            return max(1, round(config.seconds / dt))
+        return max(1, round(config.seconds * config.qpm / 60 * steps_per_quarter))
+    return config.steps if config.steps is not None else 256
+
+
+def primer_roll(config: SampleConfig, steps_per_quarter: int | None, dt: float | None) -> np.ndarray | None:
+    if config.primer and config.primer_pitches:
+        raise SampleError("give --primer or --primer-pitches, not both")
+    if config.primer_pitches:
+        outside = [p for p in config.primer_pitches if not LOWEST_PITCH <= p <= HIGHEST_PITCH]
+        if outside:
+            raise SampleError(f"primer pitches {outside} are outside the model's range "
+                              f"{LOWEST_PITCH}-{HIGHEST_PITCH}")
+        roll = np.zeros((1, KEYS), np.float32)
+        roll[0, [p - LOWEST_PITCH for p in config.primer_pitches]] = 1
+        return roll
+    if config.primer:
+        path = Path(config.primer)
+        if not path.is_file():
+            raise SampleError(f"primer {path} is not a file")
+        song, _ = parse_song(path.read_bytes())
+        pitches = song.notes.pitch
+        if len(pitches) and ((pitches < LOWEST_PITCH) | (pitches > HIGHEST_PITCH)).all():
+            raise SampleError(f"every note of primer {path} is outside the model's range {LOWEST_PITCH}-{HIGHEST_PITCH}")
+        roll = notes_to_roll(song, song.notes, steps_per_quarter=steps_per_quarter, dt=dt)
+        if not len(roll):
+            raise SampleError(f"primer {path} has no notes")
+        return roll[: config.primer_steps].astype(np.float32)
+    return None
+
+
+def sample_run(run_dir: Path, out_dir: Path, config: SampleConfig) -> dict:
+    """Generates ``config.num_outputs`` pieces from the run in ``run_dir`` into ``out_dir``."""
+    from model.generate import generate_rolls
+
+    run_dir, out_dir = Path(run_dir), Path(out_dir)
+    try:
+        model = load_run_model(run_dir, config.weights)
+    except TrainingError as err:
+        raise SampleError(str(err)) from err
+    steps_per_quarter, dt = _grid(run_dir)
+    steps = requested_steps(config, steps_per_quarter, dt)
+    primer = primer_roll(config, steps_per_quarter, dt)
+    if primer is not None and len(primer) > steps:
+        raise SampleError(f"the primer has {len(primer)} frames, more than the {steps} requested; "
+                          "ask for more steps or a shorter --primer-steps")
+    threshold = config.threshold if config.threshold is not None else (0.5 if config.mode == "mean" else 0.0)
+    started = time.perf_counter()
+    rolls = generate_rolls(model, config.num_outputs, steps, k=config.k, seed=config.seed,
+                           temperature=config.temperature, mode=config.mode, threshold=threshold,
+                           top_n=config.top_n, primer=primer).numpy().astype(bool)
+    seconds = time.perf_counter() - started
+    out_dir.mkdir(parents=True, exist_ok=True)
+    outputs = []
+    for index, roll in enumerate(rolls):
+        name = f"sample-{index:03d}"
+        buffer = io.BytesIO()
+        if steps_per_quarter:
+            roll_to_midi(roll, steps_per_quarter=steps_per_quarter, qpm=config.qpm, reattack=config.reattack).save(
+                file=buffer)
+        else:  # a seconds grid: pick the tempo at which one step lasts dt
+            roll_to_midi(roll, steps_per_quarter=1, qpm=60 / dt, reattack=config.reattack).save(file=buffer)
+        write_bytes_atomic(out_dir / f"{name}.mid", buffer.getvalue())
+        write_bytes_atomic(out_dir / f"{name}.png", roll_to_png(roll))
+        outputs.append({"midi": f"{name}.mid", "png": f"{name}.png", "notes_per_frame": float(roll.sum(1).mean()),
+                        "silent_frames": int((~roll.any(1)).sum())})
+    summary = {"stage": "sample", "run": str(run_dir.resolve()), "settings": {**asdict(config), "threshold": threshold},
+               "steps": steps, "steps_per_quarter": steps_per_quarter, "dt": dt,
+               "primer_frames": 0 if primer is None else len(primer), "seconds": round(seconds, 3),
+               "frames_per_s": round(config.num_outputs * steps / seconds), "outputs": outputs}
+    write_text_atomic(out_dir / "samples.json", json.dumps(summary, indent=1) + "\n")
+    return summary

@@ -1,0 +1,108 @@
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from cli import main
+from curate.file_curation import parse_song
+from model.generate import generate_rolls
+from model.rnn_rbm import RnnRbm
+from model.sample import SampleConfig, SampleError, sample_run
+from model.train import TrainConfig, train
+from pipelines.build_records import RecordsConfig, build_records
+from pipelines.pianoroll import KEYS, notes_to_roll, roll_to_midi
+from tests.conftest import SHARED_DATA
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    pickle_path = SHARED_DATA / "benchmarks" / "JSB Chorales.pickle"
+    if not pickle_path.exists():
+        pytest.skip(f"{pickle_path} not found")
+    root = tmp_path_factory.mktemp("sample")
+    build_records(root / "records", RecordsConfig(shards=1), pickle_path=pickle_path)
+    train(root / "records", root / "run", TrainConfig(hidden=32, recurrent=16, k=5, batch_size=16, seq_len=16,
+                                                      epochs=2, image_every=0, learning_rate=3e-3),
+          log=lambda *_: None)
+    return root / "run"
+
+
+@pytest.fixture(scope="module")
+def tiny_model():
+    model = RnnRbm(hidden=16, recurrent=8, cell="gru", seed=1)
+    rng = np.random.default_rng(0)
+    model.rbm.W.assign(rng.normal(0, 1.0, (88, 16)).astype(np.float32))
+    model.rbm.bv.assign(np.full(88, -2.0, np.float32))
+    return model
+
+
+def test_same_seed_same_music_other_seed_other_music(tiny_model):
+    a = generate_rolls(tiny_model, 3, 20, k=5, seed=7).numpy()
+    b = generate_rolls(tiny_model, 3, 20, k=5, seed=7).numpy()
+    c = generate_rolls(tiny_model, 3, 20, k=5, seed=8).numpy()
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+    assert not np.array_equal(a[0], a[1])  # outputs differ from each other
+
+
+def test_primer_frames_start_every_output(tiny_model):
+    primer = np.zeros((4, KEYS), np.float32)
+    primer[np.arange(4), [39, 43, 46, 51]] = 1
+    rolls = generate_rolls(tiny_model, 5, 12, k=3, primer=primer).numpy()
+    assert all(np.array_equal(roll[:4], primer) for roll in rolls)
+    with pytest.raises(ValueError, match="more than the 3 requested"):
+        generate_rolls(tiny_model, 1, 3, primer=primer)
+
+
+@pytest.mark.parametrize("mode, limit", [("argmax", 1), ("top-n", 2)])
+def test_argmax_and_top_n_bound_the_notes_per_frame(tiny_model, mode, limit):
+    rolls = generate_rolls(tiny_model, 4, 30, k=3, mode=mode, top_n=2, threshold=0.0).numpy()
+    per_frame = rolls.sum(axis=2)
+    assert per_frame.max() <= limit and per_frame.min() == limit  # threshold 0: always that many
+    sampled = generate_rolls(tiny_model, 4, 30, k=3, mode="sample").numpy()
+    assert sampled.sum(axis=2).max() > limit  # the unrestricted mode is polyphonic here
+
+
+def test_mean_mode_thresholds(tiny_model):
+    loose = generate_rolls(tiny_model, 4, 20, k=3, mode="mean", threshold=0.05).numpy().sum()
+    strict = generate_rolls(tiny_model, 4, 20, k=3, mode="mean", threshold=0.95).numpy().sum()
+    assert loose > strict
+
+
+def test_trained_run_samples_music_that_reads_back(trained_run, tmp_path):
+    summary = sample_run(trained_run, tmp_path, SampleConfig(num_outputs=3, steps=48, seed=2))
+    assert json.loads((tmp_path / "samples.json").read_text())["settings"]["seed"] == 2
+    assert summary["steps_per_quarter"] == 1
+    for output in summary["outputs"]:
+        song, _ = parse_song((tmp_path / output["midi"]).read_bytes())
+        assert len(song.notes) > 0 and song.notes.pitch.min() >= 21 and song.notes.pitch.max() <= 108
+        assert (tmp_path / output["png"]).read_bytes().startswith(b"\x89PNG")
+    # the files hold the rolls that were generated
+    rolls = generate_rolls(__import__("model.train", fromlist=["load_run_model"]).load_run_model(trained_run),
+                           3, 48, k=25, seed=2).numpy().astype(bool)
+    for roll, output in zip(rolls, summary["outputs"]):
+        song, _ = parse_song((tmp_path / output["midi"]).read_bytes())
+        reread = notes_to_roll(song, song.notes, steps_per_quarter=1)
+        assert np.array_equal(reread, roll[: len(reread)]) and not roll[len(reread):].any()
+
+
+def test_sample_command_with_primers_and_clear_errors(trained_run, tmp_path):
+    runner = CliRunner()
+    ok = runner.invoke(main, ["sample", str(trained_run), str(tmp_path / "a"), "-n", "2", "--bars", "4",
+                              "--primer-pitches", "60,64,67", "--mode", "top-n", "--top-n", "4"])
+    assert ok.exit_code == 0, ok.output
+    assert "2 pieces of 16 frames" in ok.output
+    song, _ = parse_song((tmp_path / "a" / "sample-000.mid").read_bytes())
+    first = sorted(int(p) for p, o in zip(song.notes.pitch, song.notes.onset) if o == 0)
+    assert set([60, 64, 67]) <= set(first)
+    primer = tmp_path / "primer.mid"
+    roll = np.zeros((40, KEYS), bool)
+    roll[np.arange(40), 39 + np.arange(40) % 12] = True
+    roll_to_midi(roll, steps_per_quarter=1).save(primer)
+    long_primer = runner.invoke(main, ["sample", str(trained_run), str(tmp_path / "b"), "--steps", "8", "--primer",
+                                       str(primer), "--primer-steps", "20"])
+    assert long_primer.exit_code == 1 and "more than the 8 requested" in long_primer.output
+    outside = runner.invoke(main, ["sample", str(trained_run), str(tmp_path / "c"), "--primer-pitches", "12,60"])
+    assert outside.exit_code == 1 and "outside the model's range" in outside.output
+    with pytest.raises(SampleError, match="one of --steps, --bars, --seconds"):
+        sample_run(trained_run, tmp_path / "d", SampleConfig(steps=10, bars=2))
