@@ -19,6 +19,8 @@ demo: $(STAMP)
 	$(BIN)/pianorbm curate --piano-only $(DEMO)/raw $(DEMO)/clean
 	$(BIN)/pianorbm build-records $(DEMO)/clean $(DEMO)/records --steps-per-quarter 2 --transpose -3..3
 	$(BIN)/pianorbm train $(DEMO)/records $(DEMO)/run --cell gru --epochs 3 --seq-len 64 --batch-size 32 --image-every 1
+	$(BIN)/pianorbm sample $(DEMO)/run $(DEMO)/samples --num-outputs 4 --bars 8 --qpm 90
+	@echo "demo: play the MIDI files in $(DEMO)/samples/ (pictures beside them)"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
@@ -28,6 +30,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/curate_speed.py
 	$(BIN)/python benchmarks/records_speed.py
 	$(BIN)/python benchmarks/train_speed.py
+	$(BIN)/python benchmarks/sample_speed.py
 
 clean-demo:
 	rm -rf $(DEMO)

@@ -20,10 +20,12 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from benchmarks_common import matmul_ceiling  # noqa: E402
 from model.rnn_rbm import RnnRbm  # noqa: E402
 from pipelines.build_records import RecordsConfig, build_records  # noqa: E402
 from pipelines.dataset import make_dataset  # noqa: E402
@@ -41,27 +43,6 @@ def flops_per_frame(cell: str) -> float:
     conditioner = 3 * GATES[cell] * 2 * (VISIBLE + RECURRENT) * RECURRENT  # forward + backward
     projections = 3 * 2 * RECURRENT * (VISIBLE + HIDDEN)
     return gibbs + free_energy + conditioner + projections
-
-
-def matmul_ceiling(frames: int) -> float:
-    """GFLOP/s of the chain's float32 products alone (no sampling): the best of XLA and graph mode."""
-    v = tf.random.uniform((frames, VISIBLE))
-    w = tf.random.normal((VISIBLE, HIDDEN))
-
-    def products(v):
-        for _ in range(K):
-            h = tf.matmul(v, w)
-            v = tf.matmul(h, w, transpose_b=True)
-        return v
-
-    best = 0.0
-    for compiled in (tf.function(products, jit_compile=True), tf.function(products)):
-        compiled(v).numpy()
-        for _ in range(5):
-            started = time.perf_counter()
-            compiled(v).numpy()
-            best = max(best, K * 2 * 2 * frames * VISIBLE * HIDDEN / (time.perf_counter() - started) / 1e9)
-    return best
 
 
 def training_rate(cell: str, batches, batch_size: int, seq_len: int, steps: int, sampler: str = "xorshift") -> float:
