@@ -278,7 +278,8 @@ def sample_command(run_dir: Path, out_dir: Path, primer_pitches: str | None, **s
         raise click.ClickException(str(err)) from err
     notes = sum(o["notes_per_frame"] for o in summary["outputs"]) / len(summary["outputs"])
     click.echo(f"{len(summary['outputs'])} pieces of {summary['steps']} frames in {out_dir} "
-               f"({summary['frames_per_s']:,} frames/s, {notes:.2f} notes per frame, seed {summary['settings']['seed']})")
+               f"({summary['seconds']:.1f} s with compiling, {notes:.2f} notes per frame, "
+               f"seed {summary['settings']['seed']})")
 
 
 if __name__ == "__main__":

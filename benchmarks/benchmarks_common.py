@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import time
-
-import tensorflow as tf
+from pathlib import Path
 
 VISIBLE, HIDDEN, K = 88, 150, 15
 
 
+def write_report(lines: list[str], path: Path) -> None:
+    """Prints a benchmark's markdown report and writes it to ``path`` (under docs/)."""
+    text = "\n".join(lines)
+    print(text)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
 def matmul_ceiling(frames: int) -> float:
     """GFLOP/s of the chain's float32 products alone (no sampling): the best of XLA and graph mode."""
+    import tensorflow as tf
+
     v = tf.random.uniform((frames, VISIBLE))
     w = tf.random.normal((VISIBLE, HIDDEN))
 

@@ -24,29 +24,25 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from benchmarks_common import write_report  # noqa: E402
 
 from curate.config import CurateConfig  # noqa: E402
 from curate.curation import curate_folder  # noqa: E402
 from curate.file_curation import parse_song  # noqa: E402
+from curate.midi_write import encode_varlen  # noqa: E402
 
 TICKS_PER_BEAT = 480
 
 
-def _vlq(value: int) -> bytes:
-    out = [value & 0x7F]
-    value >>= 7
-    while value:
-        out.append(0x80 | (value & 0x7F))
-        value >>= 7
-    return bytes(reversed(out))
-
 
 def _track(name: str, channel: int, program: int, events: list[tuple[int, int, int, int]]) -> bytes:
-    body = bytearray(b"\x00\xff\x03" + _vlq(len(name)) + name.encode())
+    body = bytearray(b"\x00\xff\x03" + encode_varlen(len(name)) + name.encode())
     body += bytes([0, 0xC0 | channel, program])
     last, running = 0, None
     for tick, status, d1, d2 in sorted(events):
-        body += _vlq(tick - last)
+        body += encode_varlen(tick - last)
         if status != running:
             body.append(status)
             running = status
@@ -184,10 +180,7 @@ def main() -> None:
     goal = "met" if best >= 230 else "NOT met"
     lines += ["", f"Goal: at least 230 files/s with all cores (14,000 files in about a minute): {goal} "
                   f"({best:,.0f} files/s; {runs[max(runs)][0] / runs[1][0]:.2f}x the one-worker rate).", ""]
-    text = "\n".join(lines)
-    print(text)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
+    write_report(lines, args.out)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,9 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from benchmarks_common import write_report  # noqa: E402
 
 from curate.file_curation import parse_song  # noqa: E402
 from pipelines.build_records import RecordsConfig, build_records  # noqa: E402
@@ -131,10 +134,7 @@ def main() -> None:
         "instead of a music21 parse per piece.",
         "",
     ]
-    text = "\n".join(lines)
-    print(text)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
+    write_report(lines, args.out)
 
 
 if __name__ == "__main__":

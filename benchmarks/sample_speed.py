@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import tensorflow as tf  # noqa: E402
 
-from benchmarks_common import matmul_ceiling  # noqa: E402
+from benchmarks_common import matmul_ceiling, write_report  # noqa: E402
 from model.generate import generate_rolls  # noqa: E402
 from model.rnn_rbm import RnnRbm  # noqa: E402
 
@@ -71,10 +71,7 @@ def main() -> None:
         "comes from per-unit xorshift32 streams carried through the loop (see model/rbm.py).",
         "",
     ]
-    text = "\n".join(lines)
-    print(text)
-    (REPO / "docs").mkdir(exist_ok=True)
-    (REPO / "docs" / "sample-speed.md").write_text(text)
+    write_report(lines, REPO / "docs" / "sample-speed.md")
 
 
 if __name__ == "__main__":

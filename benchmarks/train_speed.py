@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from benchmarks_common import matmul_ceiling  # noqa: E402
+from benchmarks_common import matmul_ceiling, write_report  # noqa: E402
 from model.rnn_rbm import RnnRbm  # noqa: E402
 from pipelines.build_records import RecordsConfig, build_records  # noqa: E402
 from pipelines.dataset import make_dataset  # noqa: E402
@@ -129,10 +129,7 @@ def main() -> None:
         "  about as much as the chain for the GRU and LSTM; larger batches amortise it (second GRU row).",
         "",
     ]
-    text = "\n".join(lines)
-    print(text)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
+    write_report(lines, args.out)
 
 
 if __name__ == "__main__":

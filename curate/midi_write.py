@@ -21,7 +21,8 @@ MAX_DELTA = (1 << 28) - 1
 _USABLE_CHANNELS = [c for c in range(16) if c != DRUM_CHANNEL]
 
 
-def _vlq(value: int) -> bytes:
+def encode_varlen(value: int) -> bytes:
+    """A MIDI variable-length quantity (big-endian 7-bit groups, high bit set on all but the last)."""
     out = [value & 0x7F]
     value >>= 7
     while value:
@@ -31,7 +32,7 @@ def _vlq(value: int) -> bytes:
 
 
 def _meta(delta: int, kind: int, payload: bytes) -> bytes:
-    return _vlq(delta) + bytes([0xFF, kind]) + _vlq(len(payload)) + payload
+    return encode_varlen(delta) + bytes([0xFF, kind]) + encode_varlen(len(payload)) + payload
 
 
 def _chunk(body: bytes) -> bytes:

@@ -128,6 +128,6 @@ def sample_run(run_dir: Path, out_dir: Path, config: SampleConfig) -> dict:
     summary = {"stage": "sample", "run": str(run_dir.resolve()), "settings": {**asdict(config), "threshold": threshold},
                "steps": steps, "steps_per_quarter": steps_per_quarter, "dt": dt,
                "primer_frames": 0 if primer is None else len(primer), "seconds": round(seconds, 3),
-               "frames_per_s": round(config.num_outputs * steps / seconds), "outputs": outputs}
+               "outputs": outputs}
     write_text_atomic(out_dir / "samples.json", json.dumps(summary, indent=1) + "\n")
     return summary

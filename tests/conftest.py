@@ -13,6 +13,19 @@ SHARED_MIDI = SHARED_DATA / "midi"
 
 
 @pytest.fixture(scope="session")
+def jsb_records(tmp_path_factory) -> Path:
+    """Records of the JSB Chorales benchmark (published splits), built once per session."""
+    from pipelines.build_records import RecordsConfig, build_records
+
+    pickle_path = SHARED_DATA / "benchmarks" / "JSB Chorales.pickle"
+    if not pickle_path.exists():
+        pytest.skip(f"{pickle_path} not found (it lives beside the checkout, as in CI)")
+    out = tmp_path_factory.mktemp("jsb")
+    build_records(out, RecordsConfig(shards=2), pickle_path=pickle_path)
+    return out
+
+
+@pytest.fixture(scope="session")
 def shared_midi() -> Path:
     if not SHARED_MIDI.is_dir():
         pytest.skip(f"real MIDI files not found at {SHARED_MIDI} (they live beside the checkout, as in CI)")

@@ -8,6 +8,7 @@ import pytest
 from curate.errors import MidiReadError
 from curate.file_curation import parse_song
 from curate.midi_read import read_smf, read_smf_with_mido
+from curate.midi_write import encode_varlen
 from curate.song import song_from_smf
 
 
@@ -27,14 +28,6 @@ def track(body: bytes, declared_length=None):
     length = len(body) if declared_length is None else declared_length
     return b"MTrk" + length.to_bytes(4, "big") + body
 
-
-def vlq(value):
-    out = [value & 0x7F]
-    value >>= 7
-    while value:
-        out.append(0x80 | (value & 0x7F))
-        value >>= 7
-    return bytes(reversed(out))
 
 
 def test_agrees_with_mido_on_every_real_file(shared_midi):
@@ -73,7 +66,7 @@ def test_running_status_runs_with_mixed_statuses_match_mido():
         delta = int(rng.choice([0, 5, 200, 20000, 3_000_000]))
         new = int(rng.choice([0x90, 0x91, 0xB0, 0xE1]))
         explicit = new != status or rng.random() < 0.1
-        body += vlq(delta) + (bytes([new]) if explicit else b"") + bytes([rng.integers(0, 128), rng.integers(1, 128)])
+        body += encode_varlen(delta) + (bytes([new]) if explicit else b"") + bytes([rng.integers(0, 128), rng.integers(1, 128)])
         status = new
         if i % 97 == 0:
             body += b"\x00\xff\x01\x03abc" + b"\x00\xd2\x40" + b"\x01\x41"  # meta, then pressure with running status
@@ -123,8 +116,8 @@ def test_zero_tempo_is_ignored_with_a_warning():
 
 def test_a_note_billions_of_ticks_long_allocates_nothing_in_proportion():
     huge = (1 << 28) - 1
-    body = b"\x00\x90\x3c\x40" + b"".join(vlq(huge) + b"\xff\x01\x00" for _ in range(20)) + \
-        vlq(huge) + b"\x80\x3c\x00"
+    body = b"\x00\x90\x3c\x40" + b"".join(encode_varlen(huge) + b"\xff\x01\x00" for _ in range(20)) + \
+        encode_varlen(huge) + b"\x80\x3c\x00"
     data = header() + track(body)
     assert len(data) < 200
     tracemalloc.start()

@@ -16,21 +16,9 @@ import tensorflow as tf
 from model.rbm import RBM
 from model.rnn_rbm import RnnRbm
 from model.train import TrainConfig, TrainingError, load_run_model, train
-from pipelines.build_records import RecordsConfig, build_records
-from tests.conftest import SHARED_DATA
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = dict(hidden=24, recurrent=16, k=3, batch_size=8, seq_len=16, epochs=2, image_every=0, patience=0)
-
-
-@pytest.fixture(scope="module")
-def jsb_records(tmp_path_factory):
-    pickle_path = SHARED_DATA / "benchmarks" / "JSB Chorales.pickle"
-    if not pickle_path.exists():
-        pytest.skip(f"{pickle_path} not found")
-    out = tmp_path_factory.mktemp("jsb")
-    build_records(out, RecordsConfig(shards=2), pickle_path=pickle_path)
-    return out
 
 
 def small_rbm(visible=6, hidden=4, seed=0):

@@ -9,20 +9,14 @@ from curate.file_curation import parse_song
 from model.generate import generate_rolls
 from model.rnn_rbm import RnnRbm
 from model.sample import SampleConfig, SampleError, sample_run
-from model.train import TrainConfig, train
-from pipelines.build_records import RecordsConfig, build_records
+from model.train import TrainConfig, load_run_model, train
 from pipelines.pianoroll import KEYS, notes_to_roll, roll_to_midi
-from tests.conftest import SHARED_DATA
 
 
 @pytest.fixture(scope="module")
-def trained_run(tmp_path_factory):
-    pickle_path = SHARED_DATA / "benchmarks" / "JSB Chorales.pickle"
-    if not pickle_path.exists():
-        pytest.skip(f"{pickle_path} not found")
+def trained_run(jsb_records, tmp_path_factory):
     root = tmp_path_factory.mktemp("sample")
-    build_records(root / "records", RecordsConfig(shards=1), pickle_path=pickle_path)
-    train(root / "records", root / "run", TrainConfig(hidden=32, recurrent=16, k=5, batch_size=16, seq_len=16,
+    train(jsb_records, root / "run", TrainConfig(hidden=32, recurrent=16, k=5, batch_size=16, seq_len=16,
                                                       epochs=2, image_every=0, learning_rate=3e-3),
           log=lambda *_: None)
     return root / "run"
@@ -78,8 +72,7 @@ def test_trained_run_samples_music_that_reads_back(trained_run, tmp_path):
         assert len(song.notes) > 0 and song.notes.pitch.min() >= 21 and song.notes.pitch.max() <= 108
         assert (tmp_path / output["png"]).read_bytes().startswith(b"\x89PNG")
     # the files hold the rolls that were generated
-    rolls = generate_rolls(__import__("model.train", fromlist=["load_run_model"]).load_run_model(trained_run),
-                           3, 48, k=25, seed=2).numpy().astype(bool)
+    rolls = generate_rolls(load_run_model(trained_run), 3, 48, k=25, seed=2).numpy().astype(bool)
     for roll, output in zip(rolls, summary["outputs"]):
         song, _ = parse_song((tmp_path / output["midi"]).read_bytes())
         reread = notes_to_roll(song, song.notes, steps_per_quarter=1)
