@@ -113,13 +113,20 @@ class IsolatedPool:
         try:
             while pending or any(w.queue for w in workers):
                 now = time.monotonic()
-                for worker in workers:
+                for index, worker in enumerate(workers):
+                    if not worker.queue and not worker.process.is_alive():  # died idle: replace quietly
+                        self._stop(worker)
+                        workers[index] = worker = self._spawn()
                     while pending and len(worker.queue) < PIPELINE_DEPTH:
                         task = pending.popleft()
+                        try:
+                            worker.conn.send(task)
+                        except OSError:  # it died on its current task; the wait below reports that
+                            pending.appendleft(task)
+                            break
                         if not worker.queue:
                             worker.head_started = now
                         worker.queue.append(task)
-                        worker.conn.send(task)
                 busy = [w for w in workers if w.queue]
                 deadline = min(w.head_started for w in busy) + self.timeout_s
                 waitables = [w.conn for w in busy] + [w.process.sentinel for w in busy]

@@ -15,3 +15,12 @@ def test_crashes_hangs_and_memory_blowups_fail_alone():
     assert results[("hang", 60)].kind == "timeout"
     assert results[("alloc", 4096)].kind == "memory"
     assert results[("raise", "bad")] == Failure("error", "ValueError: bad")
+
+
+def test_back_to_back_crashes_lose_no_task():
+    tasks = [("crash", i) if i % 2 else ("ok", i) for i in range(24)]
+    pool = IsolatedPool(dispatch, jobs=2, timeout_s=10.0)
+    results = {args: outcome for _, args, outcome in pool.map(tasks)}
+    assert len(results) == 24
+    assert all(results[("ok", i)] == 2 * i for i in range(0, 24, 2))
+    assert all(results[("crash", i)].kind == "crash" for i in range(1, 24, 2))

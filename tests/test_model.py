@@ -175,3 +175,13 @@ def test_bad_input_is_refused_clearly(jsb_records, tmp_path):
     assert all(step < bad_step for step in saved)
     if saved:  # the last good checkpoint holds finite weights
         assert all(np.isfinite(w).all() for w in weights_of(tmp_path / "nan"))
+
+
+def test_mixed_precision_keeps_the_rbm_in_float32(jsb_records, tmp_path):
+    state = train(jsb_records, tmp_path, TrainConfig(**{**TINY, "epochs": 1, "mixed_precision": True}),
+                  log=lambda *_: None)
+    assert np.isfinite(state["history"][0]["cost"])
+    model = load_run_model(tmp_path)
+    assert model.conditioner.compute_dtype == "float16" and model.rbm.compute_dtype == "float32"
+    bv, bh = model(np.zeros((1, 4, 88), np.float32))
+    assert bv.dtype == tf.float32 and bh.dtype == tf.float32
