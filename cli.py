@@ -282,5 +282,36 @@ def sample_command(run_dir: Path, out_dir: Path, primer_pitches: str | None, **s
                f"seed {summary['settings']['seed']})")
 
 
+@main.command("evaluate")
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("records_dir", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--split", default="test", help="Split to evaluate.")
+@click.option("--ais-chains", type=click.IntRange(min=2), default=16, help="AIS chains per frame.")
+@click.option("--ais-betas", type=click.IntRange(min=3), default=500, help="AIS inverse temperatures.")
+@click.option("--accuracy-k", type=click.IntRange(min=1), default=25, help="Gibbs steps for predicted frames.")
+@click.option("--seed", type=int, default=0)
+@click.option("--weights", type=click.Choice(["best", "latest"]), default="best")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def evaluate_command(run_dir: Path, records_dir: Path | None, quiet: bool, **settings) -> None:
+    """NLL per time step (AIS) and frame accuracy of RUN_DIR on a split of RECORDS_DIR.
+
+    RECORDS_DIR defaults to the records the run was trained on. Prints a table (with the paper's
+    figures for a standard benchmark) and writes RUN_DIR/eval-<split>.json.
+    """
+    _quiet_tensorflow()
+    from model.evaluate import EvaluateConfig, EvaluationError, evaluate_run, result_table
+
+    def bar(total: int):
+        from tqdm import tqdm
+
+        return tqdm(total=total, desc="evaluate", unit="frame", file=sys.stderr)
+
+    try:
+        result = evaluate_run(run_dir, records_dir, EvaluateConfig(**settings), progress=None if quiet else bar)
+    except EvaluationError as err:
+        raise click.ClickException(str(err)) from err
+    click.echo(result_table(result))
+
+
 if __name__ == "__main__":
     main()

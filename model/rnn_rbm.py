@@ -21,6 +21,8 @@ import tensorflow as tf
 from model.conditioners import Conditioner
 from model.rbm import RBM, SAMPLERS
 
+MIN_KEY_PROBABILITY = 1e-4  # floor on key frequencies: a key never seen in training is not impossible
+
 
 @keras.saving.register_keras_serializable(package="pianorbm")
 class RnnRbm(keras.Model):
@@ -73,7 +75,7 @@ class RnnRbm(keras.Model):
 
     def set_visible_bias_from_frequencies(self, frequencies: np.ndarray) -> None:
         """Initialises bv to the logit of each key's frequency in the data (Hinton's practical guide)."""
-        p = np.clip(np.asarray(frequencies, dtype=np.float64), 1e-4, 1 - 1e-4)
+        p = np.clip(np.asarray(frequencies, dtype=np.float64), MIN_KEY_PROBABILITY, 1 - MIN_KEY_PROBABILITY)
         self.rbm.bv.assign(np.log(p / (1 - p)).astype(np.float32))
 
     def cd_cost(self, frames, counter, training: bool = True):
