@@ -120,7 +120,6 @@ def make_optimizer(config: TrainConfig):
 
 def load_run_model(run_dir: Path, weights: str = "best"):
     """The model of a run folder with its best (or ``latest``) weights."""
-    import keras
     import tensorflow as tf
 
     from model.rnn_rbm import RnnRbm
@@ -136,7 +135,6 @@ def load_run_model(run_dir: Path, weights: str = "best"):
         if latest is None:
             raise TrainingError(f"{run_dir} has no checkpoint yet")
         tf.train.Checkpoint(model=model).restore(latest).expect_partial()
-    del keras
     return model
 
 

@@ -162,7 +162,7 @@ def _pieces_from_clean(clean_dir: Path, config: RecordsConfig, jobs: int | None,
     bar = progress(len(tasks), "roll") if progress else None
     pieces, dropped = [], {}
     pool = IsolatedPool(roll_clean_file, jobs or os.cpu_count() or 1, timeout_s=120.0, memory_mb=4096)
-    for _, args, outcome in pool.map(tasks):
+    for _, _, outcome in pool.map(tasks):
         if bar is not None:
             bar.update(1)
         if isinstance(outcome, Failure):

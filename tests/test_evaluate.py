@@ -1,8 +1,10 @@
+import json
+
 import numpy as np
 import pytest
 
 from model.ais import exact_log_partition, log_partition
-from model.evaluate import EvaluateConfig, accuracy, bernoulli_nll, evaluate_run, frame_counts
+from model.evaluate import EvaluateConfig, accuracy, evaluate_run, frame_counts
 from model.train import TrainConfig, load_run_model, train
 
 
@@ -37,8 +39,6 @@ def test_zero_weights_give_the_independent_bernoulli_likelihood(small_run, jsb_r
     model = load_run_model(small_run)
     for layer in (model.rbm.W, model.to_visible_bias.kernel, model.to_hidden_bias.kernel):
         layer.assign(np.zeros(layer.shape, np.float32))
-    import json
-
     info = json.loads((jsb_records / "dataset.json").read_text())
     frequencies = np.array(info["pitch_histogram"]) / info["splits"]["train"]["frames"]
     model.set_visible_bias_from_frequencies(frequencies)
