@@ -17,7 +17,7 @@ import math
 import numpy as np
 import tensorflow as tf
 
-from model.rbm import _stream_states, _unit_interval, _xorshift32
+from model.rbm import stream_states, unit_interval, xorshift32
 
 
 @tf.function(jit_compile=True)
@@ -27,10 +27,10 @@ def _ais_log_weights(weights, bv, bh, betas, seed, chains: int):
     visible, hidden = weights.shape[0], weights.shape[1]
     bv, bh = bv[:, None, :], bh[:, None, :]
     keys = tf.random.stateless_uniform([3], seed, minval=None, maxval=None, dtype=tf.uint32)
-    v_stream = _stream_states(tf.stack([frames, chains, visible]), keys[0])
-    h_stream = _stream_states(tf.stack([frames, chains, hidden]), keys[1])
-    v_stream = _xorshift32(v_stream)
-    v = tf.where(_unit_interval(v_stream) < tf.sigmoid(bv), 1.0, 0.0)  # exact sample of the base model
+    v_stream = stream_states(tf.stack([frames, chains, visible]), keys[0])
+    h_stream = stream_states(tf.stack([frames, chains, hidden]), keys[1])
+    v_stream = xorshift32(v_stream)
+    v = tf.where(unit_interval(v_stream) < tf.sigmoid(bv), 1.0, 0.0)  # exact sample of the base model
     log_w = tf.zeros(tf.stack([frames, chains]))
     weights_t = tf.transpose(weights)
     for k in tf.range(1, tf.shape(betas)[0]):
@@ -38,10 +38,10 @@ def _ais_log_weights(weights, bv, bh, betas, seed, chains: int):
         # log p*_k(v) - log p*_{k-1}(v): the visible term cancels, one product serves both and h
         activation = tf.matmul(v, weights) + bh
         log_w += tf.reduce_sum(tf.nn.softplus(beta * activation) - tf.nn.softplus(previous * activation), -1)
-        h_stream = _xorshift32(h_stream)
-        h = tf.where(_unit_interval(h_stream) < tf.sigmoid(beta * activation), 1.0, 0.0)
-        v_stream = _xorshift32(v_stream)
-        v = tf.where(_unit_interval(v_stream) < tf.sigmoid(beta * tf.matmul(h, weights_t) + bv), 1.0, 0.0)
+        h_stream = xorshift32(h_stream)
+        h = tf.where(unit_interval(h_stream) < tf.sigmoid(beta * activation), 1.0, 0.0)
+        v_stream = xorshift32(v_stream)
+        v = tf.where(unit_interval(v_stream) < tf.sigmoid(beta * tf.matmul(h, weights_t) + bv), 1.0, 0.0)
     return log_w
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from model.rbm import _stream_states, _unit_interval, _xorshift32
+from model.rbm import stream_states, unit_interval, xorshift32
 from model.rnn_rbm import RnnRbm
 
 MODES = ("sample", "mean", "argmax", "top-n")
@@ -66,8 +66,8 @@ def _generate(model, primer, primer_steps, seed, temperature, threshold, num_out
     visible, hidden = model.visible, model.hidden
     keys = tf.random.stateless_uniform([2], tf.stack([seed, tf.constant(0x5A3, tf.int64)]), minval=None,
                                        maxval=None, dtype=tf.uint32)
-    hidden_stream = _stream_states(tf.constant([num_outputs, hidden]), keys[0])
-    visible_stream = _stream_states(tf.constant([num_outputs, visible]), keys[1])
+    hidden_stream = stream_states(tf.constant([num_outputs, hidden]), keys[0])
+    visible_stream = stream_states(tf.constant([num_outputs, visible]), keys[1])
     states = model.conditioner.initial_states(num_outputs)
     weights = tf.convert_to_tensor(model.rbm.W)
     weights_t = tf.transpose(weights)
@@ -77,11 +77,11 @@ def _generate(model, primer, primer_steps, seed, temperature, threshold, num_out
         bv, bh = model.biases(states[0])  # the output state u_{t-1} (h for the LSTM)
         v, mean = previous, tf.zeros([num_outputs, visible])
         for _ in range(k):
-            hidden_stream = _xorshift32(hidden_stream)
-            h = tf.where(_unit_interval(hidden_stream) < tf.sigmoid((tf.matmul(v, weights) + bh) / temperature), 1.0, 0.0)
+            hidden_stream = xorshift32(hidden_stream)
+            h = tf.where(unit_interval(hidden_stream) < tf.sigmoid((tf.matmul(v, weights) + bh) / temperature), 1.0, 0.0)
             mean = tf.sigmoid((tf.matmul(h, weights_t) + bv) / temperature)
-            visible_stream = _xorshift32(visible_stream)
-            v = tf.where(_unit_interval(visible_stream) < mean, 1.0, 0.0)
+            visible_stream = xorshift32(visible_stream)
+            v = tf.where(unit_interval(visible_stream) < mean, 1.0, 0.0)
         frame = _emit(mean, v, mode, threshold, top_n)
         frame = tf.where(t < primer_steps, tf.broadcast_to(primer[t], [num_outputs, visible]), frame)
         frames = frames.write(t, frame)

@@ -25,7 +25,7 @@ SAMPLERS = ("xorshift", "philox")
 _TWO_POW_24 = 1.0 / 16777216.0
 
 
-def _xorshift32(state):
+def xorshift32(state):
     state = tf.bitwise.bitwise_xor(state, tf.bitwise.left_shift(state, tf.constant(13, tf.uint32)))
     state = tf.bitwise.bitwise_xor(state, tf.bitwise.right_shift(state, tf.constant(17, tf.uint32)))
     return tf.bitwise.bitwise_xor(state, tf.bitwise.left_shift(state, tf.constant(5, tf.uint32)))
@@ -40,14 +40,14 @@ def _fmix32(h):
     return tf.bitwise.bitwise_xor(h, tf.bitwise.right_shift(h, tf.constant(16, tf.uint32)))
 
 
-def _stream_states(shape, key):
+def stream_states(shape, key):
     """One nonzero xorshift32 state per element, hashed from its index and a key (XLA's stateless
     generators are slow on CPU; one tiny draw for the key and a hash per lane is not)."""
     index = tf.cast(tf.range(tf.reduce_prod(shape)), tf.uint32) * tf.constant(0x9E3779B9, tf.uint32) + key
     return tf.reshape(tf.bitwise.bitwise_or(_fmix32(index), tf.constant(1, tf.uint32)), shape)
 
 
-def _unit_interval(state):
+def unit_interval(state):
     return tf.cast(tf.bitwise.right_shift(state, tf.constant(8, tf.uint32)), tf.float32) * _TWO_POW_24
 
 
@@ -62,24 +62,24 @@ class BernoulliStreams:
         self.draws = 0
         if sampler == "xorshift":
             keys = tf.random.stateless_uniform([2], seed, minval=None, maxval=None, dtype=tf.uint32)
-            self.hidden_state = _stream_states(hidden_shape, keys[0])
-            self.visible_state = _stream_states(visible_shape, keys[1])
+            self.hidden_state = stream_states(hidden_shape, keys[0])
+            self.visible_state = stream_states(visible_shape, keys[1])
 
     def hidden(self):
         if self.sampler == "philox":
             self.draws += 1
             return tf.random.stateless_uniform(self.hidden_shape,
                                                tf.random.experimental.stateless_fold_in(self.hidden_seed, self.draws))
-        self.hidden_state = _xorshift32(self.hidden_state)
-        return _unit_interval(self.hidden_state)
+        self.hidden_state = xorshift32(self.hidden_state)
+        return unit_interval(self.hidden_state)
 
     def visible(self):
         if self.sampler == "philox":
             self.draws += 1
             return tf.random.stateless_uniform(self.visible_shape,
                                                tf.random.experimental.stateless_fold_in(self.visible_seed, self.draws))
-        self.visible_state = _xorshift32(self.visible_state)
-        return _unit_interval(self.visible_state)
+        self.visible_state = xorshift32(self.visible_state)
+        return unit_interval(self.visible_state)
 
 
 @keras.saving.register_keras_serializable(package="pianorbm")
