@@ -61,19 +61,19 @@ def main() -> None:
             print(name, cell, round(result["nll"], 3), round(result["accuracy"], 3), flush=True)
             (args.work / "rows.json").write_text(json.dumps([(r[0], r[1], r[2], r[4]) for r in rows], indent=1))
     lines = [
-        "# Results: the paper's table, reproduced",
+        "# Results: toward the paper's table",
         "",
         f"Measured by `python benchmarks/paper_table.py` on {time.strftime('%Y-%m-%d')}, 2-core CPU. Test NLL per",
         "time step (AIS, mean over all frames of the split, first frame included) and frame accuracy",
         "(TP / (TP + FP + FN) of the thresholded expected frame). Paper sizes: RBM hidden 150, recurrent",
         "100, CD-15, Adam 1e-3 decayed 0.98 per epoch, best epoch by validation monitor.",
         "",
-        "| dataset | cell | test NLL | +- | accuracy | epochs (best) | training time | published RNN-RBM | published RNN-NADE |",
+        "| dataset | cell | test NLL | std. error | accuracy | epochs (best) | training time | published RNN-RBM | published RNN-NADE |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, cell, result, state, seconds in rows:
         published = result["published"]
-        lines.append(f"| {name} | {cell} | {result['nll']:.2f} | {result['nll_standard_error']:.3f} | "
+        lines.append(f"| {name} | {cell} | {result['nll']:.2f} | {result['nll_standard_error']:.4f} | "
                      f"{100 * result['accuracy']:.1f} % | {state['epoch']} ({state['best_epoch']}) | {seconds / 60:.1f} min | "
                      f"{published.get('RNN-RBM', '')} | {published.get('RNN-NADE', '')} |")
     bernoulli = {name: result["bernoulli_nll"] for name, _, result, _, _ in rows}
