@@ -27,7 +27,6 @@ from curate.isolation import Failure, IsolatedPool
 
 EXPORT_MODES = ("keyboard", "original")
 EXPORT_SUMMARY = "corpus.json"
-NAMED_QUERIES = {"bach/chorales": "the 371 four-part chorales of Riemenschneider's edition"}
 
 
 def corpus_root() -> Path:

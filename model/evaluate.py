@@ -129,7 +129,7 @@ def evaluate_run(run_dir: Path, records_dir: Path | None, config: EvaluateConfig
     offsets = np.cumsum([0] + lengths)
     nll_frames = np.concatenate(nll)
     per_sequence = [nll_frames[a:b].mean() for a, b in zip(offsets[:-1], offsets[1:]) if b > a]
-    baseline = [bernoulli_nll(frames, frequencies)]
+    benchmark = benchmark_name(info)
     nll_all, error_all = np.concatenate(nll), np.concatenate(errors)
     result = {
         "stage": "evaluate",
@@ -144,9 +144,9 @@ def evaluate_run(run_dir: Path, records_dir: Path | None, config: EvaluateConfig
         "nll_per_sequence": float(np.mean(per_sequence)),
         "accuracy": accuracy(tp, fp, fn),
         "true_positives": tp, "false_positives": fp, "false_negatives": fn,
-        "bernoulli_nll": float(np.concatenate(baseline).mean()),
-        "benchmark": benchmark_name(info),
-        "published": PUBLISHED_NLL.get(benchmark_name(info) or "", {}),
+        "bernoulli_nll": float(bernoulli_nll(frames, frequencies).mean()),
+        "benchmark": benchmark,
+        "published": PUBLISHED_NLL.get(benchmark or "", {}),
         "seconds": round(time.monotonic() - started, 1),
         "conventions": "per frame over the split, first frame included (predicted from the initial state); "
                        "accuracy = TP/(TP+FP+FN) of thresholded expected frames",

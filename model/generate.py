@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from model.rbm import stream_states, unit_interval, xorshift32
+from model.rbm import hidden_probability, stream_states, unit_interval, visible_probability, xorshift32
 from model.rnn_rbm import RnnRbm
 
 MODES = ("sample", "mean", "argmax", "top-n")
@@ -70,7 +70,6 @@ def _generate(model, primer, primer_steps, seed, temperature, threshold, num_out
     visible_stream = stream_states(tf.constant([num_outputs, visible]), keys[1])
     states = model.conditioner.initial_states(num_outputs)
     weights = tf.convert_to_tensor(model.rbm.W)
-    weights_t = tf.transpose(weights)
     previous = tf.zeros([num_outputs, visible])
     frames = tf.TensorArray(tf.float32, size=steps)
     for t in tf.range(steps):
@@ -78,8 +77,8 @@ def _generate(model, primer, primer_steps, seed, temperature, threshold, num_out
         v, mean = previous, tf.zeros([num_outputs, visible])
         for _ in range(k):
             hidden_stream = xorshift32(hidden_stream)
-            h = tf.where(unit_interval(hidden_stream) < tf.sigmoid((tf.matmul(v, weights) + bh) / temperature), 1.0, 0.0)
-            mean = tf.sigmoid((tf.matmul(h, weights_t) + bv) / temperature)
+            h = tf.where(unit_interval(hidden_stream) < hidden_probability(v, weights, bh, temperature), 1.0, 0.0)
+            mean = visible_probability(h, weights, bv, temperature)
             visible_stream = xorshift32(visible_stream)
             v = tf.where(unit_interval(visible_stream) < mean, 1.0, 0.0)
         frame = _emit(mean, v, mode, threshold, top_n)

@@ -57,29 +57,38 @@ class BernoulliStreams:
     def __init__(self, seed, sampler: str, hidden_shape, visible_shape):
         if sampler not in SAMPLERS:
             raise ValueError(f"unknown sampler {sampler!r}; choose one of {SAMPLERS}")
-        self.sampler, self.hidden_shape, self.visible_shape = sampler, hidden_shape, visible_shape
-        self.hidden_seed, self.visible_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
-        self.draws = 0
+        self.sampler, self.draws = sampler, 0
+        self.shapes = {"hidden": hidden_shape, "visible": visible_shape}
+        hidden_seed, visible_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
+        self.seeds = {"hidden": hidden_seed, "visible": visible_seed}
         if sampler == "xorshift":
             keys = tf.random.stateless_uniform([2], seed, minval=None, maxval=None, dtype=tf.uint32)
-            self.hidden_state = stream_states(hidden_shape, keys[0])
-            self.visible_state = stream_states(visible_shape, keys[1])
+            self.states = {"hidden": stream_states(hidden_shape, keys[0]),
+                           "visible": stream_states(visible_shape, keys[1])}
+
+    def _uniform(self, side: str):
+        if self.sampler == "philox":
+            self.draws += 1
+            return tf.random.stateless_uniform(self.shapes[side],
+                                               tf.random.experimental.stateless_fold_in(self.seeds[side], self.draws))
+        self.states[side] = xorshift32(self.states[side])
+        return unit_interval(self.states[side])
 
     def hidden(self):
-        if self.sampler == "philox":
-            self.draws += 1
-            return tf.random.stateless_uniform(self.hidden_shape,
-                                               tf.random.experimental.stateless_fold_in(self.hidden_seed, self.draws))
-        self.hidden_state = xorshift32(self.hidden_state)
-        return unit_interval(self.hidden_state)
+        return self._uniform("hidden")
 
     def visible(self):
-        if self.sampler == "philox":
-            self.draws += 1
-            return tf.random.stateless_uniform(self.visible_shape,
-                                               tf.random.experimental.stateless_fold_in(self.visible_seed, self.draws))
-        self.visible_state = xorshift32(self.visible_state)
-        return unit_interval(self.visible_state)
+        return self._uniform("visible")
+
+
+def hidden_probability(v, weights, bh, temperature=1.0):
+    """p(h_j = 1 | v) for frames v (N, V): (N, H)."""
+    return tf.sigmoid((tf.matmul(v, weights) + bh) / temperature)
+
+
+def visible_probability(h, weights, bv, temperature=1.0):
+    """p(v_i = 1 | h) for hidden states h (N, H): (N, V)."""
+    return tf.sigmoid((tf.matmul(h, weights, transpose_b=True) + bv) / temperature)
 
 
 @keras.saving.register_keras_serializable(package="pianorbm")
@@ -108,11 +117,11 @@ class RBM(keras.layers.Layer):
         """F(v) = -v.bv - sum_j softplus((v W + bh)_j), per frame: (N,) for v (N, 88)."""
         return -tf.reduce_sum(v * bv, axis=-1) - tf.reduce_sum(tf.nn.softplus(tf.matmul(v, self.W) + bh), axis=-1)
 
-    def hidden_mean(self, v, bh):
-        return tf.sigmoid(tf.matmul(v, self.W) + bh)
+    def hidden_mean(self, v, bh, temperature: float = 1.0):
+        return hidden_probability(v, self.W, bh, temperature)
 
     def visible_mean(self, h, bv, temperature: float = 1.0):
-        return tf.sigmoid((tf.matmul(h, self.W, transpose_b=True) + bv) / temperature)
+        return visible_probability(h, self.W, bv, temperature)
 
     def gibbs(self, v, bv, bh, k: int, seed, sampler: str = "xorshift", temperature: float = 1.0):
         """Runs k steps of block Gibbs sampling v -> h -> v from ``v`` (N, 88), compiled with XLA.
@@ -126,11 +135,10 @@ class RBM(keras.layers.Layer):
 
 def _gibbs_chain(v, bv, bh, weights, seed, k: int, sampler: str, temperature: float):
     streams = BernoulliStreams(seed, sampler, tf.shape(bh), tf.shape(bv))
-    weights_t = tf.transpose(weights)
     first_mean = mean = None
     for _ in range(k):
-        h = tf.where(streams.hidden() < tf.sigmoid((tf.matmul(v, weights) + bh) / temperature), 1.0, 0.0)
-        mean = tf.sigmoid((tf.matmul(h, weights_t) + bv) / temperature)
+        h = tf.where(streams.hidden() < hidden_probability(v, weights, bh, temperature), 1.0, 0.0)
+        mean = visible_probability(h, weights, bv, temperature)
         v = tf.where(streams.visible() < mean, 1.0, 0.0)
         if first_mean is None:
             first_mean = mean
