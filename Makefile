@@ -15,12 +15,8 @@ $(STAMP): setup.cfg pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/pianorbm corpus music21 bach/chorales $(DEMO)/raw
-	$(BIN)/pianorbm curate --piano-only $(DEMO)/raw $(DEMO)/clean
-	$(BIN)/pianorbm build-records $(DEMO)/clean $(DEMO)/records --steps-per-quarter 2 --transpose -3..3
-	$(BIN)/pianorbm train $(DEMO)/records $(DEMO)/run --cell gru --epochs 3 --seq-len 64 --batch-size 32 --image-every 1
-	$(BIN)/pianorbm sample $(DEMO)/run $(DEMO)/samples --num-outputs 4 --bars 8 --qpm 90
-	@echo "demo: play the MIDI files in $(DEMO)/samples/ (pictures beside them)"
+	$(BIN)/pianorbm pipeline pipelines/configs/bach-chorales.toml --out $(DEMO)
+	@echo "demo: open $(DEMO)/report.html; play the MIDI files in $(DEMO)/samples/"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

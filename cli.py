@@ -14,14 +14,14 @@ from pathlib import Path
 import click
 
 
-def _progress_bar(description: str, quiet: bool):
+def _progress_bar(description: str, quiet: bool, unit: str = "file"):
     if quiet:
         return None
 
     def make(total: int, stage: str = description):
         from tqdm import tqdm
 
-        return tqdm(total=total, desc=stage, unit="file", dynamic_ncols=True, file=sys.stderr)
+        return tqdm(total=total, desc=stage, unit=unit, dynamic_ncols=True, file=sys.stderr)
 
     return make
 
@@ -98,6 +98,9 @@ def corpus_command(source: str, query: str, dst: Path, mode: str, jobs: int | No
                    "program 0 is checked against track names).")
 @click.option("--extract-piano", is_flag=True,
               help="With --piano-only: keep the piano parts of mixed files instead of rejecting them.")
+@click.option("--scores", is_flag=True,
+              help="Also read MusicXML (.xml .musicxml .mxl), ABC (.abc) and Humdrum (.krn) files through "
+                   "music21 (slow); clean copies are MIDI files named after the score plus .mid.")
 @click.option("--min-notes", type=click.IntRange(min=1), default=32, help="Fewest kept notes.")
 @click.option("--min-seconds", type=click.FloatRange(min=0), default=5.0, help="Shortest kept material.")
 @click.option("--max-seconds", type=click.FloatRange(min=0), default=1800.0, help="Longest kept material.")
@@ -111,7 +114,7 @@ def corpus_command(source: str, query: str, dst: Path, mode: str, jobs: int | No
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes [all cores].")
 @click.option("--manifest-format", type=click.Choice(["csv", "parquet"]), default="csv")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def curate_command(src: Path, dst: Path, piano_only: bool, extract_piano: bool, min_notes: int,
+def curate_command(src: Path, dst: Path, piano_only: bool, extract_piano: bool, scores: bool, min_notes: int,
                    min_seconds: float, max_seconds: float, max_out_of_range: float, max_file_mb: float,
                    timeout_s: float, memory_mb: int, jobs: int | None, manifest_format: str, quiet: bool) -> None:
     """Curate the MIDI files under SRC into a clean corpus in DST.
@@ -126,7 +129,7 @@ def curate_command(src: Path, dst: Path, piano_only: bool, extract_piano: bool, 
 
     if extract_piano and not piano_only:
         raise click.UsageError("--extract-piano only makes sense with --piano-only")
-    config = CurateConfig(piano_only=piano_only, extract_piano=extract_piano, min_notes=min_notes,
+    config = CurateConfig(piano_only=piano_only, extract_piano=extract_piano, scores=scores, min_notes=min_notes,
                           min_seconds=min_seconds, max_seconds=max_seconds, max_out_of_range=max_out_of_range,
                           max_file_bytes=int(max_file_mb * 2**20), timeout_s=timeout_s, memory_mb=memory_mb)
     try:
@@ -301,16 +304,39 @@ def evaluate_command(run_dir: Path, records_dir: Path | None, quiet: bool, **set
     _quiet_tensorflow()
     from model.evaluate import EvaluateConfig, EvaluationError, evaluate_run, result_table
 
-    def bar(total: int):
-        from tqdm import tqdm
-
-        return tqdm(total=total, desc="evaluate", unit="frame", file=sys.stderr)
-
     try:
-        result = evaluate_run(run_dir, records_dir, EvaluateConfig(**settings), progress=None if quiet else bar)
+        result = evaluate_run(run_dir, records_dir, EvaluateConfig(**settings),
+                              progress=_progress_bar("evaluate", quiet, "frame"))
     except EvaluationError as err:
         raise click.ClickException(str(err)) from err
     click.echo(result_table(result))
+
+
+@main.command("pipeline")
+@click.argument("config", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Output folder [the config's pipeline.out].")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+def pipeline_command(config: Path | None, out: Path | None, quiet: bool) -> None:
+    """Run corpus export -> curate -> build-records -> train -> sample (-> evaluate) from CONFIG.
+
+    CONFIG is a TOML or YAML file with one section per stage (see pipelines/configs/
+    bach-chorales.toml, the default: music21's Bach chorales, a GRU-RBM trained briefly). Stages
+    whose outputs are up to date with their inputs and settings are skipped, so a rerun after an
+    interruption or a config change does only what is needed. Writes OUT/report.html.
+    """
+    _quiet_tensorflow()
+    from pipelines.pipeline import PipelineError, run_pipeline
+    from pipelines.pipeline_config import PipelineConfigError, load_pipeline_config
+
+    try:
+        settings = load_pipeline_config(config, out)
+        result = run_pipeline(settings, log=click.echo,
+                              progress=lambda description, unit="file": _progress_bar(description, quiet, unit))
+    except (PipelineConfigError, PipelineError) as err:
+        raise click.ClickException(str(err)) from err
+    ran = [o.stage for o in result.outcomes if o.status == "ran"]
+    click.echo(f"ran: {', '.join(ran) or 'nothing (all up to date)'}; report: {result.layout.report}")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ import json
 from dataclasses import asdict, dataclass, fields
 
 MIDI_SUFFIXES = (".mid", ".midi", ".kar")
-RESULTS_VERSION = 2  # bump when per-file results change, so that resumed runs redo every file
+RESULTS_VERSION = 3  # bump when per-file results change, so that resumed runs redo every file
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,8 @@ class CurateConfig:
         max_file_bytes: larger files are rejected unread.
         timeout_s: wall-clock limit for reading and checking one file (in a worker process).
         memory_mb: address-space limit of each worker process.
+        scores: also read MusicXML, ABC and Humdrum files, converted through music21
+            (see curate.scores).
     """
 
     piano_only: bool = False
@@ -36,6 +38,12 @@ class CurateConfig:
     max_file_bytes: int = 16 * 1024 * 1024
     timeout_s: float = 30.0
     memory_mb: int = 2048
+    scores: bool = False
+
+    def input_suffixes(self) -> tuple[str, ...]:
+        from curate.scores import SCORE_SUFFIXES
+
+        return MIDI_SUFFIXES + SCORE_SUFFIXES if self.scores else MIDI_SUFFIXES
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -24,6 +24,7 @@ from curate.file_curation import DUPLICATE, KEPT, UNREADABLE, curate_file
 from curate.isolation import Failure, IsolatedPool
 from curate.manifest import (JOURNAL_NAME, MANIFEST_NAMES, SUMMARY_NAME, read_journal, rows_to_frame,
                              write_manifest)
+from curate.scores import clean_relpath
 
 FAILURE_REASONS = {"timeout": "timeout", "crash": "parser_crash", "memory": "memory_limit", "error": "internal_error"}
 
@@ -43,13 +44,14 @@ class CurationResult:
     seconds: float
 
 
-def find_midi_files(src: Path) -> list[str]:
-    """Relative POSIX paths of the MIDI files under ``src``, sorted; symlinked folders not followed."""
+def find_inputs(src: Path, suffixes: tuple[str, ...] = MIDI_SUFFIXES) -> list[str]:
+    """Relative POSIX paths of the files under ``src`` with these suffixes, sorted; symlinked folders
+    not followed."""
     found = []
     for folder, dirs, files in os.walk(src):
         dirs.sort()
         for name in files:
-            if name.lower().endswith(MIDI_SUFFIXES):
+            if name.lower().endswith(suffixes):
                 found.append((Path(folder) / name).relative_to(src).as_posix())
     return sorted(found)
 
@@ -91,7 +93,7 @@ def _reusable(row: dict | None, src: Path, dst: Path, fingerprint: str) -> bool:
     stat = (src / row["path"]).stat()
     if row.get("bytes") != stat.st_size or row.get("mtime_ns") != stat.st_mtime_ns:
         return False
-    return row["status"] != KEPT or (dst / row["path"]).exists()
+    return row["status"] != KEPT or (dst / clean_relpath(row["path"])).exists()
 
 
 def _dedup(rows: dict[str, dict]) -> tuple[list[str], dict[str, str]]:
@@ -132,9 +134,10 @@ def curate_folder(src: Path, dst: Path, config: CurateConfig, *, jobs: int | Non
     started = time.monotonic()
     src, dst = Path(src), Path(dst)
     _check_paths(src, dst)
-    inputs = find_midi_files(src)
+    inputs = find_inputs(src, config.input_suffixes())
     if not inputs:
-        raise CurationSetupError(f"no MIDI files ({', '.join(MIDI_SUFFIXES)}) found under {src}")
+        kinds = "MIDI files or scores" if config.scores else "MIDI files"
+        raise CurationSetupError(f"no {kinds} ({', '.join(config.input_suffixes())}) found under {src}")
     dst.mkdir(parents=True, exist_ok=True)
     journal_path = dst / JOURNAL_NAME
     fingerprint = config.fingerprint()
@@ -167,8 +170,8 @@ def curate_folder(src: Path, dst: Path, config: CurateConfig, *, jobs: int | Non
 
     for path, primary in duplicate_of.items():
         rows[path].update(status=DUPLICATE, reason="duplicate", duplicate_of=primary)
-        (dst / path).unlink(missing_ok=True)
-    kept = {path for path, row in rows.items() if row["status"] == KEPT}
+        (dst / clean_relpath(path)).unlink(missing_ok=True)
+    kept = {clean_relpath(path) for path, row in rows.items() if row["status"] == KEPT}
     _remove_stale(dst, kept)
     final = [rows[path] for path in inputs]
     write_text_atomic(journal_path, "".join(json.dumps(row) + "\n" for row in final))

@@ -17,6 +17,7 @@ from curate.filters import first_failure
 from curate.instruments import classify_parts
 from curate.midi_read import read_smf, read_smf_with_mido
 from curate.midi_write import encode_clean_midi
+from curate.scores import clean_relpath, is_score, score_to_midi
 from curate.song import DRUM_CHANNEL, song_from_smf
 
 KEPT, REJECTED, DUPLICATE, UNREADABLE = "kept", "rejected", "duplicate", "unreadable"
@@ -52,12 +53,18 @@ def curate_file(src_root: str, dst_root: str, relpath: str, config: CurateConfig
                 "detail": f"{stat.st_size} bytes > {config.max_file_bytes}"}
     data = src.read_bytes()
     row["sha256"] = hashlib.sha256(data).hexdigest()
+    conversion_warnings: list[str] = []
     try:
-        song, row["parser"] = parse_song(data, parser)
+        if is_score(relpath):
+            data, conversion_warnings = score_to_midi(src)
+            song, midi_parser = parse_song(data, parser)
+            row["parser"] = f"music21+{midi_parser}"
+        else:
+            song, row["parser"] = parse_song(data, parser)
     except CurationError as err:
         return {**row, "status": UNREADABLE, "reason": err.reason, "detail": str(err)}
     row.update(song_facts(song))
-    row["warnings"] = ";".join(song.warnings)
+    row["warnings"] = ";".join([*conversion_warnings, *song.warnings])
     decisions, piano = classify_parts(song)
     pitched = song.notes.channel != DRUM_CHANNEL
     row["piano_notes"] = int(piano.sum())
@@ -89,6 +96,6 @@ def curate_file(src_root: str, dst_root: str, relpath: str, config: CurateConfig
         clean = encode_clean_midi(song, keep)
     except CurationError as err:
         return {**row, "status": REJECTED, "reason": err.reason, "detail": str(err)}
-    write_bytes_atomic(Path(dst_root) / relpath, clean)
+    write_bytes_atomic(Path(dst_root) / clean_relpath(relpath), clean)
     row["content_hash"] = content_hash(kept, song.ticks_per_beat)
     return {**row, "status": KEPT, "reason": reason}

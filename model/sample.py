@@ -125,6 +125,10 @@ def sample_run(run_dir: Path, out_dir: Path, config: SampleConfig) -> dict:
         write_bytes_atomic(out_dir / f"{name}.png", roll_to_png(roll))
         outputs.append({"midi": f"{name}.mid", "png": f"{name}.png", "notes_per_frame": float(roll.sum(1).mean()),
                         "silent_frames": int((~roll.any(1)).sum())})
+    written = {name for output in outputs for name in (output["midi"], output["png"])}
+    for stale in [*out_dir.glob("sample-*.mid"), *out_dir.glob("sample-*.png")]:
+        if stale.name not in written:  # left by an earlier, larger request
+            stale.unlink()
     summary = {"stage": "sample", "run": str(run_dir.resolve()), "settings": {**asdict(config), "threshold": threshold},
                "steps": steps, "steps_per_quarter": steps_per_quarter, "dt": dt,
                "primer_frames": 0 if primer is None else len(primer), "seconds": round(seconds, 3),

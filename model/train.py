@@ -74,20 +74,37 @@ def _data_description(records_dir: Path, info: dict) -> dict:
             "frames": {split: s["frames"] for split, s in info["splits"].items()}}
 
 
-def _check_run_dir(run_dir: Path, config: TrainConfig, data: dict, restart: bool) -> bool:
-    """True when the run folder holds this run already (resume); refuses a different one."""
-    train_path = run_dir / "train.json"
-    if not train_path.exists():
-        if run_dir.exists() and any(run_dir.iterdir()) and not restart:
-            raise TrainingError(f"{run_dir} is not empty and holds no pianorbm run; choose another folder "
-                                "or pass --restart to clear it")
-        return False
-    saved = json.loads(train_path.read_text())
+def _differences(run_dir: Path, config: TrainConfig, data: dict) -> list[str]:
+    saved = json.loads((run_dir / "train.json").read_text())
     saved_data = json.loads((run_dir / "data.json").read_text()) if (run_dir / "data.json").exists() else {}
     differences = [f"{k}: {saved.get(k)!r} -> {v!r}" for k, v in config.to_dict().items()
                    if k not in EXTENDABLE and saved.get(k) != v]
     if saved_data.get("fingerprint") != data["fingerprint"]:
         differences.append(f"records: {saved_data.get('records')} -> {data['records']}")
+    return differences
+
+
+def run_differences(records_dir: Path, run_dir: Path, config: TrainConfig) -> list[str]:
+    """What makes ``run_dir`` a different run from the one these records and settings ask for
+    (empty when it holds none yet, or this one, perhaps with fewer epochs)."""
+    run_dir = Path(run_dir)
+    if not (run_dir / "train.json").exists():
+        return []
+    try:
+        info = load_info(records_dir)
+    except RecordsError as err:
+        raise TrainingError(str(err)) from err
+    return _differences(run_dir, config, _data_description(records_dir, info))
+
+
+def _check_run_dir(run_dir: Path, config: TrainConfig, data: dict, restart: bool) -> bool:
+    """True when the run folder holds this run already (resume); refuses a different one."""
+    if not (run_dir / "train.json").exists():
+        if run_dir.exists() and any(run_dir.iterdir()) and not restart:
+            raise TrainingError(f"{run_dir} is not empty and holds no pianorbm run; choose another folder "
+                                "or pass --restart to clear it")
+        return False
+    differences = _differences(run_dir, config, data)
     if differences and not restart:
         raise TrainingError(f"{run_dir} holds a different run ({'; '.join(differences)}); "
                             "use another folder, or --restart to start over there")

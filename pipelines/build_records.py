@@ -23,6 +23,7 @@ from curate.atomic import write_text_atomic
 from curate.file_curation import parse_song
 from curate.isolation import Failure, IsolatedPool
 from curate.manifest import read_manifest
+from curate.scores import clean_relpath
 from pipelines.keys import estimate_key
 from pipelines.pianoroll import HIGHEST_PITCH, KEYS, LOWEST_PITCH, active_cells, notes_to_grid
 from pipelines.records import DATASET_INFO, SPLITS, encode_example, shard_name, write_shard
@@ -113,7 +114,7 @@ def _shift_cells(cells: np.ndarray, shift: int) -> np.ndarray | None:
 
 def roll_clean_file(clean_dir: str, relpath: str, sha256: str, config: RecordsConfig) -> dict:
     """Reads one clean MIDI file and returns its piece (as a dict, for the worker pipe)."""
-    song, _ = parse_song((Path(clean_dir) / relpath).read_bytes())
+    song, _ = parse_song((Path(clean_dir) / clean_relpath(relpath)).read_bytes())
     grid, counts = notes_to_grid(song, song.notes, steps_per_quarter=config.steps_per_quarter, dt=config.dt,
                                  sustain=config.sustain, out_of_range=config.out_of_range)
     frames = grid.num_steps

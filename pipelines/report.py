@@ -1,0 +1,247 @@
+"""``report.html``: one static page over a pipeline's folders (no server, no script, no download).
+
+Sections: stages, curation, corpus, dataset, training, evaluation, samples. Each reads the
+self-description its stage left (curation.json and the manifest, dataset.json, history.csv,
+eval-<split>.json, samples.json); a stage that has not run yet gets its section with a line saying
+so. Pictures and MIDI files are linked by paths relative to the report, so the output folder can
+be moved or served as it is.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from html import escape
+from pathlib import Path
+
+import pandas as pd
+
+from curate.atomic import write_text_atomic
+from pipelines.svg_charts import bar_chart, line_chart
+
+MANIFEST_ROWS_SHOWN = 200
+NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+FACT_COLUMNS = [("path", "file"), ("status", "status"), ("reason", "reason"), ("kept_notes", "notes kept"),
+                ("duration_s", "seconds"), ("pitch_min", "lowest"), ("pitch_max", "highest"),
+                ("polyphony_mean", "mean polyphony"), ("evidence", "piano evidence")]
+
+STYLE = """
+body { font: 15px/1.45 system-ui, sans-serif; color: #222; max-width: 1100px; margin: 2em auto; padding: 0 1em; }
+h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { border-bottom: 1px solid #ccc; padding-bottom: 0.2em; margin-top: 2em; }
+table { border-collapse: collapse; margin: 0.6em 0; } td, th { padding: 0.2em 0.7em; border-bottom: 1px solid #eee; text-align: left; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+.scroll { max-height: 420px; overflow: auto; border: 1px solid #eee; }
+.muted { color: #777; } .failed { color: #b53f3f; font-weight: bold; }
+svg.chart { max-width: 100%; height: auto; font-size: 11px; }
+svg.chart text { fill: #444; } svg.chart .title { font-size: 13px; font-weight: bold; }
+svg.chart .grid { stroke: #eee; } svg.chart .axis { stroke: #999; }
+.samples { display: grid; grid-template-columns: repeat(auto-fill, minmax(320px, 1fr)); gap: 1em; }
+.sample img { width: 100%; height: 220px; object-fit: contain; image-rendering: pixelated; border: 1px solid #ddd; }
+"""
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _table(header: list[str], rows: list[list], numeric: set[int] = frozenset()) -> str:
+    head = "".join(f'<th class="num">{escape(h)}</th>' if i in numeric else f"<th>{escape(h)}</th>"
+                   for i, h in enumerate(header))
+    body = "".join("<tr>" + "".join(f'<td class="num">{escape(_cell(v))}</td>' if i in numeric
+                                    else f"<td>{escape(_cell(v))}</td>" for i, v in enumerate(row)) + "</tr>"
+                   for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _cell(value) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return ""
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def _missing(what: str) -> str:
+    return f'<p class="muted">{escape(what)}</p>'
+
+
+def _section(anchor: str, title: str, body: str) -> str:
+    return f'<section id="{anchor}"><h2>{escape(title)}</h2>{body}</section>'
+
+
+def _stages_section(state: dict | None) -> str:
+    if not state or not state.get("last_run"):
+        return _section("stages", "Stages", _missing("The pipeline has not run here yet."))
+    rows = []
+    for outcome in state["last_run"]:
+        took = state["stages"].get(outcome["stage"], {}).get("seconds") if outcome["status"] == "skipped" \
+            else outcome["seconds"]
+        rows.append([outcome["stage"], outcome["status"], None if took is None else round(took, 1), outcome["note"]])
+    settings = escape(json.dumps(state.get("config", {}), indent=1))
+    body = (_table(["stage", "this run", "seconds (when it ran)", "result"], rows, {2})
+            + f'<p>Config: <code>{escape(str(state.get("config_file", "")))}</code></p>'
+            f"<details><summary>Every setting</summary><pre>{settings}</pre></details>")
+    return _section("stages", "Stages", body)
+
+
+def _curation_section(clean: Path) -> str:
+    summary = _read_json(clean / "curation.json")
+    if summary is None:
+        return _section("curation", "Curation", _missing("No curation here (a benchmark import, or curate has not run)."))
+    from curate.manifest import read_manifest
+
+    manifest = read_manifest(clean)
+    counts = manifest.groupby(["status", "reason"], dropna=False).size().reset_index(name="files")
+    count_rows = [[r.status, r.reason, int(r.files)] for r in counts.itertuples()]
+    count_rows.append(["total", "", len(manifest)])
+    shown = manifest[[c for c, _ in FACT_COLUMNS]].head(MANIFEST_ROWS_SHOWN)
+    fact_rows = [list(row) for row in shown.itertuples(index=False)]
+    more = (f'<p class="muted">First {MANIFEST_ROWS_SHOWN} of {len(manifest):,} rows; every row and column: '
+            f'<a href="clean/{escape(summary["manifest"])}">clean/{escape(summary["manifest"])}</a></p>'
+            if len(manifest) > MANIFEST_ROWS_SHOWN else
+            f'<p class="muted">Every column: <a href="clean/{escape(summary["manifest"])}">clean/{escape(summary["manifest"])}</a></p>')
+    body = (f"<p>{len(manifest):,} input files from <code>{escape(summary['source'])}</code>.</p>"
+            "<h3>Files per status and reason</h3>" + _table(["status", "reason", "files"], count_rows, {2})
+            + "<h3>The manifest's main facts</h3>"
+            + f'<div class="scroll">{_table([h for _, h in FACT_COLUMNS], fact_rows, {3, 4, 5, 6, 7})}</div>' + more)
+    return _section("curation", "Curation", body)
+
+
+def _pitch_label(key: int, lowest: int) -> str:
+    pitch = key + lowest
+    return f"C{pitch // 12 - 1}" if pitch % 12 == 0 else ""
+
+
+def _duration_histogram(clean: Path, info: dict | None) -> str:
+    if (clean / "curation.json").exists():
+        from curate.manifest import read_manifest
+
+        manifest = read_manifest(clean)
+        values = manifest.loc[manifest.status == "kept", "duration_s"].astype(float).dropna().tolist()
+        unit = "seconds"
+    elif info is not None:
+        values = [float(p["frames"]) for p in info["pieces"]]
+        unit = "frames"
+    else:
+        return _missing("No pieces yet.")
+    if not values:
+        return _missing("No kept pieces.")
+    low, high = min(values), max(values)
+    bins = 20
+    width = (high - low) / bins or 1.0
+    counts = [0] * bins
+    for value in values:
+        counts[min(int((value - low) / width), bins - 1)] += 1
+    labels = [f"{low + i * width:.0f}" if i % 4 == 0 else "" for i in range(bins)]
+    return bar_chart(counts, labels, f"Piece lengths ({len(values):,} pieces)", f"length ({unit}, bin start)", "pieces")
+
+
+def _corpus_section(clean: Path, info: dict | None) -> str:
+    if info is None:
+        pitches = _missing("No records yet: the pitch histogram comes from build-records.")
+    else:
+        histogram = info["pitch_histogram"]
+        labels = [_pitch_label(key, info["lowest_pitch"]) for key in range(len(histogram))]
+        pitches = bar_chart([float(v) for v in histogram], labels, "Pitches (active frames per key, all splits)",
+                            "key", "frames")
+    return _section("corpus", "Corpus", pitches + _duration_histogram(clean, info))
+
+
+def _dataset_section(info: dict | None) -> str:
+    if info is None:
+        return _section("dataset", "Dataset", _missing("build-records has not run yet."))
+    rows = [[split, s["pieces"], s["examples"], s["frames"], len(s["shards"])] for split, s in info["splits"].items()]
+    grid = (f"{info['steps_per_quarter']} steps per quarter note" if info.get("steps_per_quarter")
+            else f"{info['dt']} s per step")
+    dropped = ", ".join(f"{k}: {v}" for k, v in info.get("dropped", {}).items()) or "nothing"
+    body = (_table(["split", "pieces", "examples (with transpositions)", "frames", "shards"], rows, {1, 2, 3, 4})
+            + f"<p>Grid: {escape(grid)}. Transposition of train: {escape(str(info['config']['transpose']))}. "
+              f"Dropped: {escape(dropped)}.</p>")
+    return _section("dataset", "Dataset", body)
+
+
+def _training_section(run: Path) -> str:
+    history_path = run / "history.csv"
+    if not history_path.exists():
+        return _section("training", "Training", _missing("train has not finished an epoch yet."))
+    history = pd.read_csv(history_path)
+    epochs = history.epoch.astype(float).tolist()
+
+    def column(name: str) -> list[float]:
+        return history[name].astype(float).tolist() if name in history else []
+
+    state = _read_json(run / "state.json") or {}
+    settings = _read_json(run / "train.json") or {}
+    charts = (line_chart(epochs, {"train": column("monitor"), "validation": column("val_monitor")},
+                         "Monitor: one-step reconstruction cross-entropy per frame", "epoch", "nats per frame")
+              + line_chart(epochs, {"train": column("cost"), "validation": column("val_cost")},
+                           "CD cost (free-energy difference per frame)", "epoch", "cost"))
+    best = state.get("best_monitor")
+    facts = (f"<p>{escape(str(settings.get('cell', '?')))} conditioner, {settings.get('hidden')} hidden, "
+             f"{settings.get('recurrent')} recurrent units, CD-{settings.get('k')}; "
+             f"epoch {state.get('epoch')} (step {state.get('step')}), {escape(str(state.get('finished') or 'in progress'))}; "
+             f"best validation monitor {best if best is None else f'{best:.3f}'} at epoch {state.get('best_epoch')}; "
+             f"{history.frames_per_s.iloc[-1]:,.0f} frames/s in the last epoch.</p>")
+    return _section("training", "Training", facts + charts)
+
+
+def _evaluation_section(run: Path) -> str:
+    results = [r for r in (_read_json(p) for p in sorted(run.glob("eval-*.json"))) if r]
+    if not results:
+        return _section("evaluation", "Evaluation", _missing("Not evaluated (add an [evaluate] section to the config)."))
+    rows = []
+    for r in results:
+        rows.append([f"this run ({r['split']})", f"{r['nll']:.3f} ± {r['nll_standard_error']:.3f}",
+                     f"{100 * r['accuracy']:.1f} %", r["frames"]])
+        rows.append([f"independent Bernoulli ({r['split']})", f"{r['bernoulli_nll']:.3f}", "", r["frames"]])
+        for model, nll in r.get("published", {}).items():
+            rows.append([f"{model}, Boulanger-Lewandowski et al. 2012", f"{nll:.2f}", "", ""])
+    note = escape(results[0].get("conventions", ""))
+    body = (_table(["model", "NLL per time step", "frame accuracy", "frames"], rows, {1, 2, 3})
+            + f'<p class="muted">{note}; AIS with {results[0]["settings"]["ais_chains"]} chains x '
+              f'{results[0]["settings"]["ais_betas"]} inverse temperatures.</p>')
+    return _section("evaluation", "Evaluation", body)
+
+
+def _samples_section(samples: Path) -> str:
+    summary = _read_json(samples / "samples.json")
+    if summary is None:
+        return _section("samples", "Samples", _missing("sample has not run yet."))
+    cards = []
+    for output in summary["outputs"]:
+        midi, png = f"samples/{output['midi']}", f"samples/{output['png']}"
+        cards.append(f'<figure class="sample"><a href="{escape(midi)}"><img src="{escape(png)}" '
+                     f'alt="piano roll of {escape(output["midi"])}"></a><figcaption><a href="{escape(midi)}">'
+                     f'{escape(output["midi"])}</a> · {output["notes_per_frame"]:.2f} notes per frame · '
+                     f'{output["silent_frames"]} silent frames</figcaption></figure>')
+    settings = summary["settings"]
+    body = (f"<p>{len(cards)} pieces of {summary['steps']} frames, mode {escape(settings['mode'])}, "
+            f"temperature {settings['temperature']}, {settings['k']} Gibbs steps per frame, seed {settings['seed']}. "
+            "Pictures: time runs left to right, low keys at the bottom; click one for its MIDI file.</p>"
+            f'<div class="samples">{"".join(cards)}</div>')
+    return _section("samples", "Samples", body)
+
+
+def write_report(layout, config) -> Path:
+    """Writes ``report.html`` into the pipeline's output folder (atomically) and returns its path."""
+    state = _read_json(layout.state)
+    info = _read_json(layout.records / "dataset.json")
+    sections = [_stages_section(state), _curation_section(layout.clean), _corpus_section(layout.clean, info),
+                _dataset_section(info), _training_section(layout.run), _evaluation_section(layout.run),
+                _samples_section(layout.samples)]
+    source = f"{config.source}: {config.location}"
+    page = ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>pianorbm report: {escape(source)}</title><style>{STYLE}</style></head><body>"
+            f"<h1>pianorbm report</h1><p class=\"muted\">{escape(source)} · written "
+            f"{time.strftime('%Y-%m-%d %H:%M')}</p>"
+            "<nav>" + " · ".join(f'<a href="#{a}">{a}</a>' for a in
+                                 ("stages", "curation", "corpus", "dataset", "training", "evaluation", "samples"))
+            + "</nav>" + "".join(sections) + "</body></html>\n")
+    write_text_atomic(layout.report, page)
+    return layout.report

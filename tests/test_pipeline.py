@@ -1,0 +1,199 @@
+"""The pipeline end to end on a handful of chorales with a tiny model, its skipping, its config
+file, and its report rendered in a real browser."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import textwrap
+from pathlib import Path
+
+import mido
+import pytest
+
+from pipelines.pipeline import run_pipeline
+from pipelines.pipeline_config import DEFAULT_CONFIG, PipelineConfigError, load_pipeline_config
+
+TINY = """
+[pipeline]
+out = "unused"
+[corpus]
+music21 = "bach/bwv26*"
+[curate]
+piano_only = true
+[records]
+steps_per_quarter = 2
+split = [0.6, 0.2, 0.2]
+[train]
+hidden = 16
+recurrent = 8
+k = 2
+epochs = {epochs}
+seq_len = 8
+batch_size = 8
+image_every = 0
+[sample]
+num_outputs = {outputs}
+steps = 32
+k = 5
+[evaluate]
+ais_chains = 4
+ais_betas = 20
+accuracy_k = 2
+"""
+
+
+def _config(tmp: Path, out: Path, epochs: int = 2, outputs: int = 2, name: str = "tiny.toml"):
+    path = tmp / name
+    path.write_text(TINY.format(epochs=epochs, outputs=outputs))
+    return load_pipeline_config(path, out)
+
+
+def _statuses(result) -> dict[str, str]:
+    return {o.stage: o.status for o in result.outcomes}
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("pipeline")
+    out = tmp / "out"
+    result = run_pipeline(_config(tmp, out), log=lambda _: None)
+    return tmp, out, result
+
+
+def test_pipeline_runs_every_stage_into_self_describing_folders(finished):
+    _, out, result = finished
+    assert _statuses(result) == dict.fromkeys(["corpus", "curate", "records", "train", "sample", "evaluate"], "ran")
+    assert len(list((out / "raw").rglob("*.mid"))) == 11
+    curation = json.loads((out / "clean" / "curation.json").read_text())
+    assert curation["counts"] == {"kept": 11}
+    info = json.loads((out / "records" / "dataset.json").read_text())
+    assert all(info["splits"][s]["pieces"] > 0 for s in ("train", "valid", "test"))
+    assert json.loads((out / "run" / "state.json").read_text())["finished"] == "completed"
+    samples = json.loads((out / "samples" / "samples.json").read_text())
+    for output in samples["outputs"]:  # playable: real MIDI files with notes
+        midi = mido.MidiFile(out / "samples" / output["midi"])
+        assert sum(m.type == "note_on" and m.velocity > 0 for m in midi) > 0
+    assert json.loads((out / "run" / "eval-test.json").read_text())["frames"] == info["splits"]["test"]["frames"]
+    assert (out / "report.html").stat().st_size > 0
+
+
+def test_rerun_skips_up_to_date_stages_and_redoes_only_what_changed(finished):
+    tmp, out, _ = finished
+    sample_mtime = (out / "samples" / "sample-000.mid").stat().st_mtime_ns
+    again = run_pipeline(_config(tmp, out), log=lambda _: None)
+    assert set(_statuses(again).values()) == {"skipped"}
+    assert (out / "samples" / "sample-000.mid").stat().st_mtime_ns == sample_mtime
+
+    more_samples = run_pipeline(_config(tmp, out, outputs=3), log=lambda _: None)
+    assert _statuses(more_samples) == {"corpus": "skipped", "curate": "skipped", "records": "skipped",
+                                       "train": "skipped", "sample": "ran", "evaluate": "skipped"}
+    assert len(list((out / "samples").glob("sample-*.mid"))) == 3
+
+    longer = run_pipeline(_config(tmp, out, epochs=3, outputs=3), log=lambda _: None)
+    assert _statuses(longer) == {"corpus": "skipped", "curate": "skipped", "records": "skipped",
+                                 "train": "ran", "sample": "ran", "evaluate": "ran"}
+    state = json.loads((out / "run" / "state.json").read_text())
+    assert state["epoch"] == 3 and len(state["history"]) == 3  # extended, not started over
+
+
+def test_a_deleted_output_is_rebuilt(finished):
+    tmp, out, _ = finished
+    shutil.rmtree(out / "samples")
+    result = run_pipeline(_config(tmp, out, epochs=3, outputs=3), log=lambda _: None)
+    assert _statuses(result)["sample"] == "ran" and _statuses(result)["train"] == "skipped"
+    assert (out / "samples" / "samples.json").exists()
+
+
+def _browser():
+    playwright = pytest.importorskip("playwright.sync_api", reason="playwright is in the test extra")
+    executable = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if executable is None:
+        pytest.skip("no Chromium on this machine (.ci/run installs Debian's chromium)")
+    return playwright, executable
+
+
+def test_report_renders_every_section_in_headless_chromium(finished, tmp_path):
+    tmp, out, _ = finished
+    playwright, executable = _browser()
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync"])
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        page.goto((out / "report.html").resolve().as_uri())
+        page.wait_for_load_state("load")
+        heights = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('section')]
+            .map(s => [s.id, s.getBoundingClientRect().height]))""")
+        images = page.evaluate("""() => [...document.images].map(i => [i.getAttribute('src'), i.complete,
+            i.naturalWidth, i.getBoundingClientRect().height])""")
+        charts = page.evaluate("""() => [...document.querySelectorAll('svg.chart')].map(s =>
+            [s.getAttribute('aria-label'), s.getBoundingClientRect().width, s.querySelectorAll('rect, polyline').length])""")
+        links = page.evaluate("() => [...document.querySelectorAll('a[href$=\".mid\"]')].map(a => a.href)")
+        muted = page.evaluate("() => [...document.querySelectorAll('section p.muted')].map(p => p.textContent)")
+        page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+        browser.close()
+    assert set(heights) == {"stages", "curation", "corpus", "dataset", "training", "evaluation", "samples"}
+    assert all(h > 50 for h in heights.values()), heights
+    assert len(images) == 3 and all(complete and width > 0 and shown > 0 for _, complete, width, shown in images), images
+    assert len(charts) == 4 and all(width > 100 and marks > 0 for _, width, marks in charts), charts
+    assert len(links) >= 3 and all(Path(mido.MidiFile(link.removeprefix("file://")).filename).exists() for link in links)
+    assert not any("has not run" in text for text in muted), muted
+    assert (tmp_path / "report.png").stat().st_size > 10_000
+
+
+def test_report_of_a_pipeline_that_has_not_run_says_so_per_section(tmp_path):
+    from pipelines.pipeline import Layout
+    from pipelines.report import write_report
+
+    config = load_pipeline_config(None, tmp_path / "empty")
+    (tmp_path / "empty").mkdir()
+    page = write_report(Layout(tmp_path / "empty"), config).read_text()
+    for anchor in ("stages", "curation", "corpus", "dataset", "training", "evaluation", "samples"):
+        assert f'<section id="{anchor}">' in page
+    assert "train has not finished an epoch yet" in page and "sample has not run yet" in page
+
+
+def test_default_config_is_the_bach_chorale_demo():
+    config = load_pipeline_config()
+    assert config.source == "music21" and config.location == "bach/chorales"
+    assert config.curate.piano_only and config.records.transpose == (-3, 3) and config.evaluate is None
+    assert DEFAULT_CONFIG.is_file()
+
+
+def test_yaml_config_reads_like_toml(tmp_path):
+    (tmp_path / "c.yaml").write_text(textwrap.dedent("""
+        corpus: {folder: some/midi}
+        records: {transpose: "-2..2", dt: 0.05}
+        train: {cell: lstm, epochs: 4}
+        evaluate: {}
+    """))
+    config = load_pipeline_config(tmp_path / "c.yaml")
+    assert (config.source, config.location) == ("folder", "some/midi")
+    assert config.records.transpose == (-2, 2) and config.records.dt == 0.05 and config.records.steps_per_quarter is None
+    assert config.train.cell == "lstm" and config.train.epochs == 4 and config.evaluate.split == "test"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[trian]\nepochs = 3\n", "unknown section(s) ['trian']"),
+    ("[train]\nepoch = 3\n", "[train]: unknown setting(s) ['epoch']"),
+    ("[train]\nepochs = \"3\"\n", "epochs = '3' should be a int"),
+    ("[corpus]\nmusic21 = \"bach\"\nfolder = \"x\"\n", "give exactly one of"),
+    ("[records]\nsplit = [0.5, 0.6, 0.1]\n", "impossible split"),
+    ("[train\n", "not valid TOML"),
+])
+def test_config_mistakes_name_the_key(tmp_path, text, message):
+    (tmp_path / "bad.toml").write_text(text)
+    with pytest.raises(PipelineConfigError, match=None) as caught:
+        load_pipeline_config(tmp_path / "bad.toml")
+    assert message in str(caught.value) and "bad.toml" in str(caught.value)
+
+
+def test_cli_pipeline_reports_config_mistakes_without_traceback(tmp_path):
+    from click.testing import CliRunner
+
+    from cli import main
+
+    (tmp_path / "bad.toml").write_text("[train]\nepoch = 3\n")
+    result = CliRunner().invoke(main, ["pipeline", str(tmp_path / "bad.toml")])
+    assert result.exit_code == 1 and "unknown setting(s) ['epoch']" in result.output
