@@ -36,7 +36,7 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 svg.chart { max-width: 100%; height: auto; font-size: 11px; }
 svg.chart text { fill: #444; } svg.chart .title { font-size: 13px; font-weight: bold; }
 svg.chart .grid { stroke: #eee; } svg.chart .axis { stroke: #999; }
-.samples { display: grid; grid-template-columns: repeat(auto-fill, minmax(320px, 1fr)); gap: 1em; }
+.samples { display: grid; grid-template-columns: repeat(auto-fill, minmax(480px, 1fr)); gap: 1em; }
 .sample img { width: 100%; height: 220px; object-fit: contain; image-rendering: pixelated; border: 1px solid #ddd; }
 """
 
