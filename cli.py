@@ -214,6 +214,12 @@ def build_records_command(paths, pickle_path, steps_per_quarter, dt, split, tran
 @click.option("--epochs", type=click.IntRange(min=1), default=50)
 @click.option("--batch-size", type=click.IntRange(min=1), default=64)
 @click.option("--seq-len", type=click.IntRange(min=2), default=100, help="Frames per training window.")
+@click.option("--pad-windows/--no-pad-windows", default=True,
+              help="Train on every frame: short pieces and piece ends become zero-padded, masked windows "
+                   "(otherwise they are left out).")
+@click.option("--validation-nll-every", type=click.IntRange(min=0), default=0,
+              help="Epochs between validation NLLs (AIS, 8 chains x 100 temperatures); when set, they pick the "
+                   "best weights and drive early stopping instead of the reconstruction monitor (0: never).")
 @click.option("--seed", type=int, default=0)
 @click.option("--patience", type=click.IntRange(min=0), default=10,
               help="Stop after this many epochs without a better validation monitor (0: never).")
@@ -235,7 +241,7 @@ def train_command(records_dir: Path, run_dir: Path, restart: bool, **settings) -
         state = train(records_dir, run_dir, TrainConfig(**settings), restart=restart, log=click.echo)
     except TrainingError as err:
         raise click.ClickException(str(err)) from err
-    click.echo(f"{run_dir}: epoch {state['epoch']}, step {state['step']}, best validation monitor "
+    click.echo(f"{run_dir}: epoch {state['epoch']}, step {state['step']}, best {state.get('criterion', 'val_monitor')} "
                f"{state['best_monitor']:.4f} at epoch {state['best_epoch']} ({state['finished'] or 'in progress'})")
 
 

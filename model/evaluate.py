@@ -34,6 +34,7 @@ PUBLISHED_NLL = {
     "musedata": {"RNN-RBM": 6.01, "RNN-NADE": 5.60},
     "jsb": {"RNN-RBM": 6.27, "RNN-NADE": 5.19},
 }
+CHUNK = 2048  # frames per compiled AIS / Gibbs call
 PUBLISHED_BERNOULLI = 11.0  # "about 11" for the independent Bernoulli baseline
 
 
@@ -76,12 +77,45 @@ def bernoulli_nll(frames: np.ndarray, frequencies: np.ndarray) -> np.ndarray:
     return -(frames * np.log(p) + (1 - frames) * np.log(1 - p)).sum(axis=1)
 
 
+def frames_and_biases(model, records_dir: Path, split: str, batch_size: int = 16):
+    """Every frame of a split (F, 88) with its RBM's biases (F, 88), (F, hidden), and the sequence
+    lengths, each sequence run from the initial state."""
+    import tensorflow as tf
+
+    from pipelines.dataset import make_dataset
+
+    frames, visible_bias, hidden_bias, lengths = [], [], [], []
+    for rolls, batch_lengths in make_dataset(records_dir, split, seq_len=None, batch_size=batch_size, shuffle=False):
+        bv, bh = model(rolls)
+        mask = tf.sequence_mask(batch_lengths, tf.shape(rolls)[1])
+        frames.append(tf.boolean_mask(rolls, mask).numpy())
+        visible_bias.append(tf.boolean_mask(bv, mask).numpy())
+        hidden_bias.append(tf.boolean_mask(bh, mask).numpy())
+        lengths += batch_lengths.numpy().tolist()
+    return (*(np.concatenate(x) for x in (frames, visible_bias, hidden_bias)), lengths)
+
+
+def frame_nll(model, frames, visible_bias, hidden_bias, chains: int, betas: int, seed: int):
+    """-log p of each frame (at most CHUNK) under its own RBM, log Z by AIS; and log Z's standard error."""
+    from model.ais import log_partition
+
+    free = model.rbm.free_energy(frames, visible_bias, hidden_bias).numpy().astype(np.float64)
+    log_z, error = log_partition(model.rbm.W, visible_bias, hidden_bias, chains=chains, betas=betas, seed=seed,
+                                 frames_per_batch=CHUNK)
+    return free + log_z, error
+
+
+def split_nll(model, records_dir: Path, split: str, chains: int, betas: int, seed: int = 0) -> float:
+    """Mean NLL per frame of a split (the figure of :func:`evaluate_run`, without accuracy or files)."""
+    frames, visible_bias, hidden_bias, _ = frames_and_biases(model, records_dir, split)
+    nll = [frame_nll(model, frames[i:i + CHUNK], visible_bias[i:i + CHUNK], hidden_bias[i:i + CHUNK], chains, betas,
+                     seed + i)[0] for i in range(0, len(frames), CHUNK)]
+    return float(np.concatenate(nll).mean())
+
+
 def evaluate_run(run_dir: Path, records_dir: Path | None, config: EvaluateConfig, progress=None) -> dict:
     """Evaluates the run on one split; writes and returns ``eval-<split>.json`` in ``run_dir``."""
     import tensorflow as tf
-
-    from model.ais import log_partition
-    from pipelines.dataset import make_dataset
 
     run_dir = Path(run_dir)
     try:
@@ -95,28 +129,16 @@ def evaluate_run(run_dir: Path, records_dir: Path | None, config: EvaluateConfig
         raise EvaluationError(f"{records_dir} has no frames in split {config.split!r}")
     frequencies = np.array(info["pitch_histogram"], dtype=np.float64) / max(info["splits"]["train"]["frames"], 1)
     started = time.monotonic()
-    frames, visible_bias, hidden_bias, lengths = [], [], [], []
-    for rolls, batch_lengths in make_dataset(records_dir, config.split, seq_len=None, batch_size=config.batch_size,
-                                             shuffle=False):
-        bv, bh = model(rolls)
-        mask = tf.sequence_mask(batch_lengths, tf.shape(rolls)[1])
-        frames.append(tf.boolean_mask(rolls, mask).numpy())
-        visible_bias.append(tf.boolean_mask(bv, mask).numpy())
-        hidden_bias.append(tf.boolean_mask(bh, mask).numpy())
-        lengths += batch_lengths.numpy().tolist()
-    frames, visible_bias, hidden_bias = (np.concatenate(x) for x in (frames, visible_bias, hidden_bias))
-    chunk = 2048
+    frames, visible_bias, hidden_bias, lengths = frames_and_biases(model, records_dir, config.split, config.batch_size)
     bar = progress(len(frames)) if progress else None
     nll, errors, tp, fp, fn = [], [], 0, 0, 0
-    for start in range(0, len(frames), chunk):
-        v = frames[start:start + chunk]
-        bv, bh = visible_bias[start:start + chunk], hidden_bias[start:start + chunk]
-        free = model.rbm.free_energy(v, bv, bh).numpy().astype(np.float64)
-        log_z, error = log_partition(model.rbm.W, bv, bh, chains=config.ais_chains, betas=config.ais_betas,
-                                     seed=config.seed + start, frames_per_batch=chunk)
-        nll.append(free + log_z)
+    for start in range(0, len(frames), CHUNK):
+        v = frames[start:start + CHUNK]
+        bv, bh = visible_bias[start:start + CHUNK], hidden_bias[start:start + CHUNK]
+        chunk_nll, error = frame_nll(model, v, bv, bh, config.ais_chains, config.ais_betas, config.seed + start)
+        nll.append(chunk_nll)
         errors.append(error)
-        pad = chunk - len(v)  # one shape for the compiled chain
+        pad = CHUNK - len(v)  # one shape for the compiled chain
         _, mean, _ = model.rbm.gibbs(np.pad(np.zeros_like(v), [[0, pad], [0, 0]]), np.pad(bv, [[0, pad], [0, 0]]),
                                      np.pad(bh, [[0, pad], [0, 0]]), config.accuracy_k,
                                      tf.constant([config.seed, 7919 + start], tf.int64), model.sampler)

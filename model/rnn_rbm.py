@@ -78,8 +78,12 @@ class RnnRbm(keras.Model):
         p = np.clip(np.asarray(frequencies, dtype=np.float64), MIN_KEY_PROBABILITY, 1 - MIN_KEY_PROBABILITY)
         self.rbm.bv.assign(np.log(p / (1 - p)).astype(np.float32))
 
-    def cd_cost(self, frames, counter, training: bool = True):
-        """(cost, monitor) of a batch of frames (B, T, 88); ``counter`` seeds the chains."""
+    def cd_cost(self, frames, counter, training: bool = True, lengths=None):
+        """(cost, monitor) of a batch of frames (B, T, 88); ``counter`` seeds the chains.
+
+        With ``lengths`` (B,), only the first ``lengths[b]`` frames of window b count (the rest is
+        padding); both figures are then means over the real frames.
+        """
         seed = tf.stack([tf.constant(self.seed, tf.int64), tf.cast(counter, tf.int64)])
         bv, bh = self(frames, training=training)
         v = tf.reshape(frames, [-1, self.visible])
@@ -88,23 +92,35 @@ class RnnRbm(keras.Model):
         negative, _, reconstruction = self.rbm.gibbs(tf.stop_gradient(v), tf.stop_gradient(bv),
                                                      tf.stop_gradient(bh), self.k, seed, self.sampler)
         negative = tf.stop_gradient(negative)
-        cost = tf.reduce_mean(self.rbm.free_energy(v, bv, bh)) - tf.reduce_mean(self.rbm.free_energy(negative, bv, bh))
+        if lengths is None:
+            weights = tf.fill([tf.shape(v)[0]], 1.0 / tf.cast(tf.shape(v)[0], tf.float32))
+        else:
+            mask = tf.reshape(tf.sequence_mask(lengths, tf.shape(frames)[1], tf.float32), [-1])
+            weights = mask / tf.maximum(tf.reduce_sum(mask), 1.0)
+        cost = tf.reduce_sum(weights * (self.rbm.free_energy(v, bv, bh) - self.rbm.free_energy(negative, bv, bh)))
         reconstruction = tf.clip_by_value(tf.stop_gradient(reconstruction), 1e-7, 1 - 1e-7)
-        monitor = -tf.reduce_mean(tf.reduce_sum(v * tf.math.log(reconstruction)
-                                                + (1 - v) * tf.math.log(1 - reconstruction), axis=-1))
+        monitor = -tf.reduce_sum(weights * tf.reduce_sum(v * tf.math.log(reconstruction)
+                                                         + (1 - v) * tf.math.log(1 - reconstruction), axis=-1))
         return cost, monitor
 
-    def train_step(self, frames):
+    @staticmethod
+    def _unpack(batch):
+        """A batch is windows (B, T, 88), or (windows, lengths) for padded windows."""
+        return batch if isinstance(batch, (tuple, list)) else (batch, None)
+
+    def train_step(self, batch):
+        frames, lengths = self._unpack(batch)
         with tf.GradientTape() as tape:
-            cost, monitor = self.cd_cost(frames, self.optimizer.iterations)
+            cost, monitor = self.cd_cost(frames, self.optimizer.iterations, lengths=lengths)
         gradients = tape.gradient(cost, self.trainable_variables)
         self.optimizer.apply(gradients, self.trainable_variables)
         self.cost_tracker.update_state(cost)
         self.monitor_tracker.update_state(monitor)
         return {"cost": self.cost_tracker.result(), "monitor": self.monitor_tracker.result()}
 
-    def test_step(self, frames):
-        cost, monitor = self.cd_cost(frames, -1 - self.monitor_tracker.count, training=False)
+    def test_step(self, batch):
+        frames, lengths = self._unpack(batch)
+        cost, monitor = self.cd_cost(frames, -1 - self.monitor_tracker.count, training=False, lengths=lengths)
         self.cost_tracker.update_state(cost)
         self.monitor_tracker.update_state(monitor)
         return {"cost": self.cost_tracker.result(), "monitor": self.monitor_tracker.result()}

@@ -32,6 +32,7 @@ RUN_FILES = ("model.json", "data.json", "train.json", "state.json", "history.csv
 RUN_DIRS = ("checkpoints", "logs", "images")
 # settings that may change between invocations of one run: they extend or observe it, not define it
 EXTENDABLE = {"epochs", "patience", "checkpoint_every", "image_every"}
+VALIDATION_AIS = (8, 100)  # chains, inverse temperatures: enough to rank epochs, cheap enough for every few
 
 
 class TrainingError(Exception):
@@ -57,6 +58,8 @@ class TrainConfig:
     image_every: int = 5  # epochs between sample pictures; 0: none
     mixed_precision: bool = False
     init_visible_bias: bool = True
+    pad_windows: bool = True  # every frame in a window each epoch (short ones padded and masked)
+    validation_nll_every: int = 0  # epochs between validation NLLs (AIS), which then pick the best epoch; 0: never
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -65,6 +68,10 @@ class TrainConfig:
     def from_dict(cls, data: dict) -> "TrainConfig":
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def _measured(value) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)
 
 
 def _data_description(records_dir: Path, info: dict) -> dict:
@@ -170,17 +177,18 @@ def train(records_dir: Path, run_dir: Path, config: TrainConfig, *, restart: boo
     resuming = _check_run_dir(run_dir, config, data, restart)
     state = json.loads((run_dir / "state.json").read_text()) if resuming and (run_dir / "state.json").exists() else {}
     if state.get("finished") and state.get("epochs") == config.epochs:
-        log(f"{run_dir}: training finished ({state['finished']}) at epoch {state['epoch']}, best validation "
-            f"monitor {state.get('best_monitor')}: nothing to do")
+        log(f"{run_dir}: training finished ({state['finished']}) at epoch {state['epoch']}, best "
+            f"{state.get('criterion', 'val_monitor')} {state.get('best_monitor')}: nothing to do")
         return state
 
     import keras
     import tensorflow as tf
 
+    from model.evaluate import split_nll
     from pipelines.dataset import make_dataset
 
     longest = max((p["frames"] for p in info["pieces"] if p["split"] == "train"), default=0)
-    if longest < config.seq_len:
+    if longest < config.seq_len and not config.pad_windows:
         raise TrainingError(f"the train split holds no piece of {config.seq_len} frames (the longest has {longest}); "
                             "use a shorter --seq-len")
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -207,21 +215,23 @@ def train(records_dir: Path, run_dir: Path, config: TrainConfig, *, restart: boo
     write_text_atomic(run_dir / "train.json", json.dumps(config.to_dict(), indent=1) + "\n")
 
     history = [row for row in state.get("history", []) if row["epoch"] <= int(epoch_var)]
+    criterion = "val_nll" if config.validation_nll_every else "val_monitor"
     best, best_epoch, stale = math.inf, 0, 0
     for row in history:  # derived from the history, so that a redone epoch decides the same way
-        if row["val_monitor"] < best:
-            best, best_epoch, stale = row["val_monitor"], row["epoch"], 0
+        if _measured(row.get(criterion)) and row[criterion] < best:
+            best, best_epoch, stale = row[criterion], row["epoch"], 0
         else:
             stale += 1
     train_step = tf.function(model.train_step)
     test_step = tf.function(model.test_step)
     writer = tf.summary.create_file_writer(str(run_dir / "logs"))
-    has_valid = info["splits"].get("valid", {}).get("frames", 0) >= config.seq_len
+    valid_frames = info["splits"].get("valid", {}).get("frames", 0)
+    has_valid = valid_frames >= config.seq_len or (config.pad_windows and valid_frames > 0)
     steps_this_call = 0
 
     def save_state(finished: str | None = None) -> dict:
         nonlocal state
-        state = {"epoch": int(epoch_var), "step": int(optimizer.iterations), "best_monitor": best,
+        state = {"epoch": int(epoch_var), "step": int(optimizer.iterations), "criterion": criterion, "best_monitor": best,
                  "best_epoch": best_epoch, "epochs_without_improvement": stale, "epochs": config.epochs,
                  "finished": finished, "history": history}
         write_text_atomic(run_dir / "state.json", json.dumps(state, indent=1) + "\n")
@@ -234,7 +244,7 @@ def train(records_dir: Path, run_dir: Path, config: TrainConfig, *, restart: boo
         epoch = int(epoch_var)
         optimizer.learning_rate.assign(config.learning_rate * config.lr_decay ** epoch)
         dataset = make_dataset(records_dir, "train", seq_len=config.seq_len, batch_size=config.batch_size,
-                               seed=config.seed, epoch=epoch)
+                               seed=config.seed, epoch=epoch, pad=config.pad_windows)
         skip = int(batch_var)
         if not skip:  # mid-epoch, the restored trackers hold the epoch's running means
             model.reset_metrics()
@@ -247,7 +257,7 @@ def train(records_dir: Path, run_dir: Path, config: TrainConfig, *, restart: boo
                                     f"the last good checkpoint is kept in {run_dir / 'checkpoints'}; "
                                     "lower --learning-rate and run again with --restart")
             batch_var.assign_add(1)
-            frames += config.batch_size * config.seq_len
+            frames += int(tf.reduce_sum(batch[1])) if config.pad_windows else config.batch_size * config.seq_len
             steps_this_call += 1
             if config.checkpoint_every and int(optimizer.iterations) % config.checkpoint_every == 0:
                 manager.save(checkpoint_number=int(optimizer.iterations))
@@ -260,7 +270,7 @@ def train(records_dir: Path, run_dir: Path, config: TrainConfig, *, restart: boo
         model.reset_metrics()
         if has_valid:
             for batch in make_dataset(records_dir, "valid", seq_len=config.seq_len, batch_size=config.batch_size,
-                                      shuffle=False, drop_remainder=False):
+                                      shuffle=False, drop_remainder=False, pad=config.pad_windows):
                 test_step(batch)
             valid = {m.name: float(m.result()) for m in model.metrics}
         else:
@@ -270,10 +280,14 @@ def train(records_dir: Path, run_dir: Path, config: TrainConfig, *, restart: boo
                "val_monitor": round(valid["monitor"], 5),
                "learning_rate": float(optimizer.learning_rate.numpy()), "seconds": round(seconds, 2),
                "frames_per_s": round(frames / seconds) if seconds else 0}
+        if config.validation_nll_every:
+            due = has_valid and ((epoch + 1) % config.validation_nll_every == 0 or epoch + 1 == config.epochs)
+            row["val_nll"] = round(split_nll(model, records_dir, "valid", *VALIDATION_AIS, seed=config.seed), 5) \
+                if due else ""
         history.append(row)
-        improved = round(valid["monitor"], 5) < best
+        improved = _measured(row.get(criterion)) and row[criterion] < best
         if improved:
-            best, best_epoch, stale = round(valid["monitor"], 5), epoch + 1, 0
+            best, best_epoch, stale = row[criterion], epoch + 1, 0
             buffer_path = run_dir / ".best.weights.h5"
             model.save_weights(buffer_path)
             os.replace(buffer_path, run_dir / "best.weights.h5")
@@ -281,7 +295,7 @@ def train(records_dir: Path, run_dir: Path, config: TrainConfig, *, restart: boo
             stale += 1
         with writer.as_default(step=epoch + 1):
             for name, value in row.items():
-                if name not in ("epoch", "step"):
+                if name not in ("epoch", "step") and _measured(value):
                     tf.summary.scalar(name, value)
             if config.image_every and (epoch + 1) % config.image_every == 0:
                 from model.generate import generate_rolls
@@ -292,13 +306,15 @@ def train(records_dir: Path, run_dir: Path, config: TrainConfig, *, restart: boo
                 tf.summary.image("sample", tf.io.decode_png(png)[None], max_outputs=1)
         writer.flush()
         log(f"epoch {epoch + 1}/{config.epochs}: cost {row['cost']:.3f} monitor {row['monitor']:.3f} "
-            f"val_monitor {row['val_monitor']:.3f} ({row['frames_per_s']:,} frames/s)"
+            f"val_monitor {row['val_monitor']:.3f}"
+            + (f" val_nll {row['val_nll']:.3f}" if _measured(row.get("val_nll")) else "")
+            + f" ({row['frames_per_s']:,} frames/s)"
             + (" *" if improved else ""))
         epoch_var.assign(epoch + 1)
         batch_var.assign(0)
         save_state()  # history first: a kill between the two redoes this epoch
         manager.save(checkpoint_number=int(optimizer.iterations))
         if config.patience and stale >= config.patience:
-            log(f"early stop: no better validation monitor for {stale} epochs (best {best:.4f} at epoch {best_epoch})")
+            log(f"early stop: no better {criterion} for {stale} epochs (best {best:.4f} at epoch {best_epoch})")
             return save_state(finished="early_stopped")
     return save_state(finished="completed")

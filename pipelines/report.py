@@ -182,11 +182,15 @@ def _training_section(run: Path) -> str:
                          "Monitor: one-step reconstruction cross-entropy per frame", "epoch", "nats per frame")
               + line_chart(epochs, {"train": column("cost"), "validation": column("val_cost")},
                            "CD cost (free-energy difference per frame)", "epoch", "cost"))
+    if "val_nll" in history and history.val_nll.notna().any():
+        charts += line_chart(epochs, {"validation": column("val_nll")},
+                             "Validation NLL per frame (AIS, 8 chains x 100 temperatures)", "epoch", "nats per frame")
     best = state.get("best_monitor")
     facts = (f"<p>{escape(str(settings.get('cell', '?')))} conditioner, {settings.get('hidden')} hidden, "
              f"{settings.get('recurrent')} recurrent units, CD-{settings.get('k')}; "
              f"epoch {state.get('epoch')} (step {state.get('step')}), {escape(str(state.get('finished') or 'in progress'))}; "
-             f"best validation monitor {best if best is None else f'{best:.3f}'} at epoch {state.get('best_epoch')}; "
+             f"best {escape(state.get('criterion', 'val_monitor'))} {best if best is None else f'{best:.3f}'} "
+             f"at epoch {state.get('best_epoch')} (its weights are the ones sampled and evaluated); "
              f"{history.frames_per_s.iloc[-1]:,.0f} frames/s in the last epoch.</p>")
     return _section("training", "Training", facts + charts)
 

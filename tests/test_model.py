@@ -85,6 +85,52 @@ def test_biases_at_t_depend_only_on_frames_before_t(cell):
     np.testing.assert_allclose(bv[0, 0], bv[1, 0], atol=1e-6)  # step 0 sees only the initial state
 
 
+def test_padding_of_masked_windows_does_not_count():
+    model = RnnRbm(hidden=12, recurrent=6, cell="gru", k=3)
+    rng = np.random.default_rng(0)
+    frames = (rng.random((3, 10, 88)) < 0.1).astype(np.float32)
+    lengths = tf.constant([10, 4, 7], tf.int64)
+    padded = frames.copy()
+    for b, length in enumerate(lengths.numpy()):
+        padded[b, length:] = 0
+    garbage = padded.copy()
+    for b, length in enumerate(lengths.numpy()):
+        garbage[b, length:] = 1
+    zero_padded = model.cd_cost(tf.constant(padded), 5, lengths=lengths)
+    garbage_padded = model.cd_cost(tf.constant(garbage), 5, lengths=lengths)
+    np.testing.assert_allclose([float(x) for x in zero_padded], [float(x) for x in garbage_padded], rtol=1e-6)
+    unmasked = model.cd_cost(tf.constant(garbage), 5)
+    assert abs(float(unmasked[1]) - float(garbage_padded[1])) > 1e-3  # the mask is what hides the garbage
+
+
+def test_padded_windows_hold_every_frame_once(jsb_records):
+    from pipelines.dataset import make_dataset
+    from pipelines.records import read_split
+
+    info = json.loads((jsb_records / "dataset.json").read_text())
+    active = sum(len(piece["cells"]) for piece in read_split(jsb_records, "train"))
+    for epoch in (0, 1):
+        frames = cells = 0
+        for windows, lengths in make_dataset(jsb_records, "train", seq_len=32, batch_size=16, epoch=epoch,
+                                             pad=True, drop_remainder=False):
+            windows, lengths = windows.numpy(), lengths.numpy()
+            assert all(not w[n:].any() for w, n in zip(windows, lengths))  # zeros past each length
+            assert lengths.min() >= 1
+            frames += lengths.sum()
+            cells += int(windows.sum())
+        assert frames == info["splits"]["train"]["frames"] and cells == active
+
+
+def test_validation_nll_picks_the_best_epoch(jsb_records, tmp_path):
+    config = TrainConfig(**{**TINY, "epochs": 3, "validation_nll_every": 2})
+    state = train(jsb_records, tmp_path / "run", config, log=lambda *_: None)
+    measured = {row["epoch"]: row["val_nll"] for row in state["history"] if row["val_nll"] != ""}
+    assert sorted(measured) == [2, 3]  # every 2 epochs, and the last
+    assert all(8 < nll < 13 for nll in measured.values())  # between a good model and the Bernoulli baseline
+    assert state["criterion"] == "val_nll" and state["best_monitor"] == min(measured.values())
+    assert state["best_epoch"] == min(measured, key=measured.get)
+
+
 def test_save_and_reload_give_identical_outputs(tmp_path):
     model = RnnRbm(hidden=12, recurrent=7, cell="lstm", k=2, seed=5)
     model.rbm.W.assign(np.random.default_rng(2).normal(0, 0.1, (88, 12)).astype(np.float32))
@@ -161,7 +207,7 @@ def test_bad_input_is_refused_clearly(jsb_records, tmp_path):
     with pytest.raises(TrainingError, match="not a records folder"):
         train(tmp_path, tmp_path / "run", TrainConfig(**TINY))
     with pytest.raises(TrainingError, match="no piece of 5000 frames"):
-        train(jsb_records, tmp_path / "run", TrainConfig(**{**TINY, "seq_len": 5000}))
+        train(jsb_records, tmp_path / "run", TrainConfig(**{**TINY, "seq_len": 5000, "pad_windows": False}))
     train(jsb_records, tmp_path / "run", TrainConfig(**{**TINY, "epochs": 1}), log=lambda *_: None)
     with pytest.raises(TrainingError, match="holds a different run .*cell: 'gru' -> 'lstm'"):
         train(jsb_records, tmp_path / "run", TrainConfig(**{**TINY, "epochs": 1, "cell": "lstm"}))
