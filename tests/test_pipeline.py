@@ -105,6 +105,22 @@ def test_a_deleted_output_is_rebuilt(finished):
     assert (out / "samples" / "samples.json").exists()
 
 
+def test_a_run_killed_before_recording_its_stages_redoes_no_work(finished):
+    tmp, out, _ = finished
+    config = _config(tmp, out, epochs=3, outputs=3)
+    run_pipeline(config, log=lambda _: None)
+    history = json.loads((out / "run" / "state.json").read_text())["history"]
+    samples = {p.name: p.read_bytes() for p in (out / "samples").glob("sample-*.mid")}
+    (out / "pipeline.json").unlink()  # as if killed after the stages' work but before the pipeline's record
+    messages = []
+    result = run_pipeline(config, log=messages.append)
+    assert set(_statuses(result).values()) == {"ran"}
+    assert any("nothing to do" in m for m in messages)  # training found its run finished
+    assert json.loads((out / "run" / "state.json").read_text())["history"] == history
+    assert {p.name: p.read_bytes() for p in (out / "samples").glob("sample-*.mid")} == samples  # same seed
+    assert set(_statuses(run_pipeline(config, log=lambda _: None)).values()) == {"skipped"}
+
+
 def _browser():
     playwright = pytest.importorskip("playwright.sync_api", reason="playwright is in the test extra")
     executable = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
