@@ -213,3 +213,35 @@ def test_cli_pipeline_reports_config_mistakes_without_traceback(tmp_path):
     (tmp_path / "bad.toml").write_text("[train]\nepoch = 3\n")
     result = CliRunner().invoke(main, ["pipeline", str(tmp_path / "bad.toml")])
     assert result.exit_code == 1 and "unknown setting(s) ['epoch']" in result.output
+
+
+def test_a_benchmark_pickle_goes_straight_to_records_and_the_report_shows_the_paper(tmp_path):
+    from tests.conftest import SHARED_DATA
+
+    pickle_path = SHARED_DATA / "benchmarks" / "JSB Chorales.pickle"
+    if not pickle_path.exists():
+        pytest.skip(f"{pickle_path} not found (it lives beside the checkout, as in CI)")
+    (tmp_path / "jsb.toml").write_text(textwrap.dedent(f"""
+        [corpus]
+        benchmark = "{pickle_path}"
+        [train]
+        hidden = 16
+        recurrent = 8
+        k = 2
+        epochs = 1
+        seq_len = 16
+        image_every = 0
+        [sample]
+        num_outputs = 1
+        steps = 16
+        [evaluate]
+        ais_chains = 2
+        ais_betas = 10
+        accuracy_k = 1
+    """))
+    result = run_pipeline(load_pipeline_config(tmp_path / "jsb.toml", tmp_path / "out"), log=lambda _: None)
+    assert [o.stage for o in result.outcomes] == ["records", "train", "sample", "evaluate"]
+    info = json.loads((tmp_path / "out" / "records" / "dataset.json").read_text())
+    assert info["steps_per_quarter"] == 1 and info["splits"]["test"]["frames"] == 4725  # the published split
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert "6.27" in page and "No curation here" in page
