@@ -217,6 +217,8 @@ def build_records_command(paths, pickle_path, steps_per_quarter, dt, split, tran
 @click.option("--pad-windows/--no-pad-windows", default=True,
               help="Train on every frame: short pieces and piece ends become zero-padded, masked windows "
                    "(otherwise they are left out).")
+@click.option("--pretrain-epochs", type=click.IntRange(min=0), default=0,
+              help="Epochs of CD on the RBM alone (frames as independent) before the whole model trains.")
 @click.option("--validation-nll-every", type=click.IntRange(min=0), default=0,
               help="Epochs between validation NLLs (AIS, 8 chains x 100 temperatures); when set, they pick the "
                    "best weights and drive early stopping instead of the reconstruction monitor (0: never).")

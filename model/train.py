@@ -59,6 +59,7 @@ class TrainConfig:
     mixed_precision: bool = False
     init_visible_bias: bool = True
     pad_windows: bool = True  # every frame in a window each epoch (short ones padded and masked)
+    pretrain_epochs: int = 0  # epochs of CD on the RBM alone before the whole model trains (the paper's init)
     validation_nll_every: int = 0  # epochs between validation NLLs (AIS), which then pick the best epoch; 0: never
 
     def to_dict(self) -> dict:
@@ -162,6 +163,42 @@ def load_run_model(run_dir: Path, weights: str = "best"):
     return model
 
 
+def pretrain_rbm(model, records_dir: Path, config: TrainConfig, log=print) -> list[float]:
+    """CD-k on the RBM's weights and biases alone, over the training frames, before the whole model
+    trains (Boulanger-Lewandowski et al. initialise the RNN-RBM's RBM this way). The conditioner's
+    contribution to the biases starts near zero, so this is an ordinary RBM over single frames. It
+    runs before the first checkpoint: an interrupted pretraining is redone, identically. Returns the
+    monitor of each pretraining epoch."""
+    import tensorflow as tf
+
+    from pipelines.dataset import make_dataset
+
+    optimizer = make_optimizer(config)
+    variables = model.rbm.trainable_variables
+    first_counter = 1 << 40  # chain seeds apart from those of the training steps
+
+    @tf.function
+    def step(frames, lengths, counter):
+        with tf.GradientTape() as tape:
+            cost, monitor = model.cd_cost(frames, counter, lengths=lengths)
+        optimizer.apply(tape.gradient(cost, variables), variables)
+        return monitor
+
+    monitors, counter = [], first_counter
+    for epoch in range(config.pretrain_epochs):
+        total, batches = 0.0, 0
+        for batch in make_dataset(records_dir, "train", seq_len=config.seq_len, batch_size=config.batch_size,
+                                  seed=config.seed + 1, epoch=epoch, pad=config.pad_windows):
+            frames, lengths = batch if config.pad_windows else (batch, None)
+            if lengths is None:
+                lengths = tf.fill([tf.shape(frames)[0]], tf.cast(tf.shape(frames)[1], tf.int64))
+            total += float(step(frames, lengths, tf.constant(counter, tf.int64)))
+            batches, counter = batches + 1, counter + 1
+        monitors.append(total / max(batches, 1))
+        log(f"pretrain epoch {epoch + 1}/{config.pretrain_epochs}: RBM monitor {monitors[-1]:.3f}")
+    return monitors
+
+
 def train(records_dir: Path, run_dir: Path, config: TrainConfig, *, restart: bool = False,
           log=print, max_steps: int | None = None) -> dict:
     """Trains (or resumes, or finds finished) the run in ``run_dir``; returns its state.
@@ -210,6 +247,8 @@ def train(records_dir: Path, run_dir: Path, config: TrainConfig, *, restart: boo
         if config.init_visible_bias:
             frames = max(info["splits"]["train"]["frames"], 1)
             model.set_visible_bias_from_frequencies(np.array(info["pitch_histogram"]) / frames)
+        if config.pretrain_epochs:
+            pretrain_rbm(model, records_dir, config, log)
         write_text_atomic(run_dir / "model.json", json.dumps(model.get_config(), indent=1) + "\n")
         write_text_atomic(run_dir / "data.json", json.dumps(data, indent=1) + "\n")
     write_text_atomic(run_dir / "train.json", json.dumps(config.to_dict(), indent=1) + "\n")

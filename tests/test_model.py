@@ -131,6 +131,19 @@ def test_validation_nll_picks_the_best_epoch(jsb_records, tmp_path):
     assert state["best_epoch"] == min(measured, key=measured.get)
 
 
+def test_rbm_pretraining_moves_only_the_rbm_and_lowers_its_monitor(jsb_records):
+    from model.train import build_model, pretrain_rbm
+
+    config = TrainConfig(**{**TINY, "pretrain_epochs": 3})
+    model = build_model(config)
+    before = {v.path: v.numpy().copy() for v in model.weights}
+    monitors = pretrain_rbm(model, jsb_records, config, log=lambda *_: None)
+    assert len(monitors) == 3 and monitors[-1] < monitors[0]
+    for v in model.weights:
+        moved = not np.array_equal(before[v.path], v.numpy())
+        assert moved == v.path.startswith("rnn_rbm/rbm/"), v.path
+
+
 def test_save_and_reload_give_identical_outputs(tmp_path):
     model = RnnRbm(hidden=12, recurrent=7, cell="lstm", k=2, seed=5)
     model.rbm.W.assign(np.random.default_rng(2).normal(0, 0.1, (88, 12)).astype(np.float32))
