@@ -177,6 +177,14 @@ def test_default_config_is_the_bach_chorale_demo():
     assert DEFAULT_CONFIG.is_file()
 
 
+@pytest.mark.parametrize("path", sorted(DEFAULT_CONFIG.parent.glob("*.toml")), ids=lambda p: p.name)
+def test_every_bundled_config_loads(path):
+    config = load_pipeline_config(path)
+    if config.source == "benchmark":  # relative to the repository root, as the file's header says
+        assert (Path(__file__).resolve().parents[1] / config.location).resolve().is_file() or \
+            not (Path(__file__).resolve().parents[2] / "shared").is_dir()
+
+
 def test_yaml_config_reads_like_toml(tmp_path):
     (tmp_path / "c.yaml").write_text(textwrap.dedent("""
         corpus: {folder: some/midi}
