@@ -26,9 +26,9 @@ from pipelines.build_records import RecordsConfig, build_records  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DATASETS = {
-    "JSB Chorales": {"train": dict(seq_len=24, batch_size=32, epochs=100, patience=10),
+    "JSB Chorales": {"train": dict(seq_len=24, batch_size=32, epochs=100, patience=10, pad_windows=False),
                      "evaluate": dict(ais_chains=16, ais_betas=500)},
-    "Nottingham": {"train": dict(seq_len=100, batch_size=64, epochs=15, patience=5),
+    "Nottingham": {"train": dict(seq_len=100, batch_size=64, epochs=15, patience=5, pad_windows=False),
                    "evaluate": dict(ais_chains=16, ais_betas=200)},
 }
 CELLS = ("rnn", "gru", "lstm")
@@ -53,7 +53,9 @@ def main() -> None:
             state = train(records, run, config, log=lambda *_: None)
             train_seconds = sum(row["seconds"] for row in state["history"]) or time.monotonic() - started
             result = evaluate_run(run, records, EvaluateConfig(**settings["evaluate"]))
-            flags = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in settings["train"].items())
+            flags = " ".join((f"--{k.replace('_', '-')}" if v else f"--no-{k.replace('_', '-')}")
+                             if isinstance(v, bool) else f"--{k.replace('_', '-')} {v}"
+                             for k, v in settings["train"].items())
             commands.append(f"pianorbm train {slug}-records {slug}-{cell} --cell {cell} {flags}")
             eflags = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in settings["evaluate"].items())
             commands.append(f"pianorbm evaluate {slug}-{cell} {eflags}")
