@@ -328,8 +328,8 @@ def evaluate_command(run_dir: Path, records_dir: Path | None, quiet: bool, **set
 def pipeline_command(config: Path | None, out: Path | None, quiet: bool) -> None:
     """Run corpus export -> curate -> build-records -> train -> sample (-> evaluate) from CONFIG.
 
-    CONFIG is a TOML or YAML file with one section per stage (see pipelines/configs/
-    bach-chorales.toml, the default: music21's Bach chorales, a GRU-RBM trained briefly). Stages
+    CONFIG is a TOML or YAML file with one section per stage; without it, the bundled
+    pipelines/configs/bach-chorales.toml runs (music21's Bach chorales, a GRU-RBM trained briefly). Stages
     whose outputs are up to date with their inputs and settings are skipped, so a rerun after an
     interruption or a config change does only what is needed. Writes OUT/report.html.
     """
