@@ -149,10 +149,9 @@ def evaluate_run(run_dir: Path, records_dir: Path | None, config: EvaluateConfig
     if bar is not None:
         bar.close()
     offsets = np.cumsum([0] + lengths)
-    nll_frames = np.concatenate(nll)
-    per_sequence = [nll_frames[a:b].mean() for a, b in zip(offsets[:-1], offsets[1:]) if b > a]
-    benchmark = benchmark_name(info)
     nll_all, error_all = np.concatenate(nll), np.concatenate(errors)
+    per_sequence = [nll_all[a:b].mean() for a, b in zip(offsets[:-1], offsets[1:]) if b > a]
+    benchmark = benchmark_name(info)
     result = {
         "stage": "evaluate",
         "run": str(run_dir.resolve()),

@@ -104,12 +104,12 @@ class RnnRbm(keras.Model):
         return cost, monitor
 
     @staticmethod
-    def _unpack(batch):
+    def unpack_batch(batch):
         """A batch is windows (B, T, 88), or (windows, lengths) for padded windows."""
         return batch if isinstance(batch, (tuple, list)) else (batch, None)
 
     def train_step(self, batch):
-        frames, lengths = self._unpack(batch)
+        frames, lengths = self.unpack_batch(batch)
         with tf.GradientTape() as tape:
             cost, monitor = self.cd_cost(frames, self.optimizer.iterations, lengths=lengths)
         gradients = tape.gradient(cost, self.trainable_variables)
@@ -119,7 +119,7 @@ class RnnRbm(keras.Model):
         return {"cost": self.cost_tracker.result(), "monitor": self.monitor_tracker.result()}
 
     def test_step(self, batch):
-        frames, lengths = self._unpack(batch)
+        frames, lengths = self.unpack_batch(batch)
         cost, monitor = self.cd_cost(frames, -1 - self.monitor_tracker.count, training=False, lengths=lengths)
         self.cost_tracker.update_state(cost)
         self.monitor_tracker.update_state(monitor)

@@ -178,7 +178,8 @@ def pretrain_rbm(model, records_dir: Path, config: TrainConfig, log=print) -> li
     first_counter = 1 << 40  # chain seeds apart from those of the training steps
 
     @tf.function
-    def step(frames, lengths, counter):
+    def step(batch, counter):
+        frames, lengths = model.unpack_batch(batch)
         with tf.GradientTape() as tape:
             cost, monitor = model.cd_cost(frames, counter, lengths=lengths)
         optimizer.apply(tape.gradient(cost, variables), variables)
@@ -189,10 +190,7 @@ def pretrain_rbm(model, records_dir: Path, config: TrainConfig, log=print) -> li
         total, batches = 0.0, 0
         for batch in make_dataset(records_dir, "train", seq_len=config.seq_len, batch_size=config.batch_size,
                                   seed=config.seed + 1, epoch=epoch, pad=config.pad_windows):
-            frames, lengths = batch if config.pad_windows else (batch, None)
-            if lengths is None:
-                lengths = tf.fill([tf.shape(frames)[0]], tf.cast(tf.shape(frames)[1], tf.int64))
-            total += float(step(frames, lengths, tf.constant(counter, tf.int64)))
+            total += float(step(batch, tf.constant(counter, tf.int64)))
             batches, counter = batches + 1, counter + 1
         monitors.append(total / max(batches, 1))
         log(f"pretrain epoch {epoch + 1}/{config.pretrain_epochs}: RBM monitor {monitors[-1]:.3f}")

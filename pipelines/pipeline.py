@@ -218,8 +218,9 @@ def run_pipeline(config: PipelineConfig, *, log: Callable[[str], None] = print, 
     try:
         for stage in _stages(config):
             signature = _signature(stage, config, layout, outputs)
-            if state.up_to_date(stage, signature, _output_digest(stage, layout, config)):
-                outputs[stage] = _output_digest(stage, layout, config)
+            existing = _output_digest(stage, layout, config)
+            if state.up_to_date(stage, signature, existing):
+                outputs[stage] = existing
                 result.outcomes.append(StageOutcome(stage, "skipped", note="up to date"))
                 log(f"{stage}: up to date, skipped")
                 continue

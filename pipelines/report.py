@@ -90,13 +90,9 @@ def _stages_section(state: dict | None) -> str:
     return _section("stages", "Stages", body)
 
 
-def _curation_section(clean: Path) -> str:
-    summary = _read_json(clean / "curation.json")
-    if summary is None:
+def _curation_section(summary: dict | None, manifest: pd.DataFrame | None) -> str:
+    if summary is None or manifest is None:
         return _section("curation", "Curation", _missing("No curation here (a benchmark import, or curate has not run)."))
-    from curate.manifest import read_manifest
-
-    manifest = read_manifest(clean)
     counts = manifest.groupby(["status", "reason"], dropna=False).size().reset_index(name="files")
     count_rows = [[r.status, r.reason, int(r.files)] for r in counts.itertuples()]
     count_rows.append(["total", "", len(manifest)])
@@ -118,11 +114,8 @@ def _pitch_label(key: int, lowest: int) -> str:
     return f"C{pitch // 12 - 1}" if pitch % 12 == 0 else ""
 
 
-def _duration_histogram(clean: Path, info: dict | None) -> str:
-    if (clean / "curation.json").exists():
-        from curate.manifest import read_manifest
-
-        manifest = read_manifest(clean)
+def _duration_histogram(manifest: pd.DataFrame | None, info: dict | None) -> str:
+    if manifest is not None:
         values = manifest.loc[manifest.status == "kept", "duration_s"].astype(float).dropna().tolist()
         unit = "seconds"
     elif info is not None:
@@ -142,7 +135,7 @@ def _duration_histogram(clean: Path, info: dict | None) -> str:
     return bar_chart(counts, labels, f"Piece lengths ({len(values):,} pieces)", f"length ({unit}, bin start)", "pieces")
 
 
-def _corpus_section(clean: Path, info: dict | None) -> str:
+def _corpus_section(manifest: pd.DataFrame | None, info: dict | None) -> str:
     if info is None:
         pitches = _missing("No records yet: the pitch histogram comes from build-records.")
     else:
@@ -150,7 +143,7 @@ def _corpus_section(clean: Path, info: dict | None) -> str:
         labels = [_pitch_label(key, info["lowest_pitch"]) for key in range(len(histogram))]
         pitches = bar_chart([float(v) for v in histogram], labels, "Pitches (active frames per key, all splits)",
                             "key", "frames")
-    return _section("corpus", "Corpus", pitches + _duration_histogram(clean, info))
+    return _section("corpus", "Corpus", pitches + _duration_histogram(manifest, info))
 
 
 def _dataset_section(info: dict | None) -> str:
@@ -236,7 +229,13 @@ def write_report(layout, config) -> Path:
     """Writes ``report.html`` into the pipeline's output folder (atomically) and returns its path."""
     state = _read_json(layout.state)
     info = _read_json(layout.records / "dataset.json")
-    sections = [_stages_section(state), _curation_section(layout.clean), _corpus_section(layout.clean, info),
+    curation = _read_json(layout.clean / "curation.json")
+    manifest = None
+    if curation is not None:
+        from curate.manifest import read_manifest
+
+        manifest = read_manifest(layout.clean)
+    sections = [_stages_section(state), _curation_section(curation, manifest), _corpus_section(manifest, info),
                 _dataset_section(info), _training_section(layout.run), _evaluation_section(layout.run),
                 _samples_section(layout.samples)]
     source = f"{config.source}: {config.location}"
