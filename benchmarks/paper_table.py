@@ -20,9 +20,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchmarks_common import write_report  # noqa: E402
-from model.evaluate import EvaluateConfig, evaluate_run  # noqa: E402
-from model.train import TrainConfig, train  # noqa: E402
-from pipelines.build_records import RecordsConfig, build_records  # noqa: E402
+from model.config import EvaluateConfig, TrainConfig  # noqa: E402
+from model.evaluate import evaluate_run  # noqa: E402
+from model.train import train  # noqa: E402
+from pipelines.build_records import build_records  # noqa: E402
+from pipelines.records_config import RecordsConfig  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DATASETS = {

@@ -27,7 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchmarks_common import write_report  # noqa: E402
 
 from curate.file_curation import parse_song  # noqa: E402
-from pipelines.build_records import RecordsConfig, build_records  # noqa: E402
+from pipelines.build_records import build_records  # noqa: E402
+from pipelines.records_config import RecordsConfig  # noqa: E402
 from pipelines.dataset import make_dataset  # noqa: E402
 from pipelines.keys import estimate_key  # noqa: E402
 

@@ -27,7 +27,8 @@ import tensorflow as tf  # noqa: E402
 
 from benchmarks_common import matmul_ceiling, write_report  # noqa: E402
 from model.rnn_rbm import RnnRbm  # noqa: E402
-from pipelines.build_records import RecordsConfig, build_records  # noqa: E402
+from pipelines.build_records import build_records  # noqa: E402
+from pipelines.records_config import RecordsConfig  # noqa: E402
 from pipelines.dataset import make_dataset  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]

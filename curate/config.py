@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
+
+from common.settings import SettingsError, check_settings, setting
 
 MIDI_SUFFIXES = (".mid", ".midi", ".kar")
 RESULTS_VERSION = 3  # bump when per-file results change, so that resumed runs redo every file
@@ -12,33 +14,33 @@ RESULTS_VERSION = 3  # bump when per-file results change, so that resumed runs r
 
 @dataclass(frozen=True)
 class CurateConfig:
-    """What ``pianorbm curate`` keeps, and the limits it reads files under.
+    """What ``pianorbm curate`` keeps, and the limits it reads files under (see curate.instruments
+    for what piano means, curate.scores for the score formats)."""
 
-    Attributes:
-        piano_only: keep only files whose pitched material is all piano (see curate.instruments).
-        extract_piano: with ``piano_only``, keep the piano parts of mixed files instead of
-            rejecting them.
-        min_notes: fewest kept notes a file may have.
-        min_seconds / max_seconds: bounds on the kept material's length (onset of the first note
-            to the end of the last).
-        max_out_of_range: largest fraction of kept notes outside the piano's MIDI 21-108.
-        max_file_bytes: larger files are rejected unread.
-        timeout_s: wall-clock limit for reading and checking one file (in a worker process).
-        memory_mb: address-space limit of each worker process.
-        scores: also read MusicXML, ABC and Humdrum files, converted through music21
-            (see curate.scores).
-    """
+    piano_only: bool = setting(False, "Keep only files whose pitched notes are all piano (GM 0-7, never the drum "
+                                      "channel; program 0 is checked against track names).")
+    extract_piano: bool = setting(False, "With --piano-only: keep the piano parts of mixed files instead of "
+                                         "rejecting them.")
+    scores: bool = setting(False, "Also read MusicXML (.xml .musicxml .mxl), ABC (.abc) and Humdrum (.krn) files "
+                                  "through music21 (slow); clean copies are MIDI files named after the score plus .mid.")
+    min_notes: int = setting(32, "Fewest kept notes.", low=1)
+    min_seconds: float = setting(5.0, "Shortest kept material (first onset to last note end).", low=0)
+    max_seconds: float = setting(1800.0, "Longest kept material.", low=0)
+    max_out_of_range: float = setting(0.02, "Largest fraction of kept notes outside MIDI 21-108.", low=0, high=1)
+    max_file_mb: float = setting(16.0, "Larger files are rejected unread.", low=0, low_open=True)
+    timeout: float = setting(30.0, "Seconds allowed to read and check one file (in a worker process).", low=0.1)
+    memory_mb: int = setting(2048, "Memory each worker may allocate (0: no limit).", low=0)
 
-    piano_only: bool = False
-    extract_piano: bool = False
-    min_notes: int = 32
-    min_seconds: float = 5.0
-    max_seconds: float = 1800.0
-    max_out_of_range: float = 0.02
-    max_file_bytes: int = 16 * 1024 * 1024
-    timeout_s: float = 30.0
-    memory_mb: int = 2048
-    scores: bool = False
+    def __post_init__(self):
+        check_settings(self)
+        if self.extract_piano and not self.piano_only:
+            raise SettingsError("extract_piano", True, "only with piano_only (--piano-only)")
+        if self.min_seconds > self.max_seconds:
+            raise SettingsError("min_seconds", self.min_seconds, f"at most max_seconds ({self.max_seconds:g})")
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * 2**20)
 
     def input_suffixes(self) -> tuple[str, ...]:
         from curate.scores import SCORE_SUFFIXES
@@ -48,16 +50,8 @@ class CurateConfig:
     def to_dict(self) -> dict:
         return asdict(self)
 
-    @classmethod
-    def from_dict(cls, data: dict) -> "CurateConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise ValueError(f"unknown curation settings: {sorted(unknown)}")
-        return cls(**data)
-
     def fingerprint(self) -> str:
         """Identifies the settings that change per-file results (not the resource limits)."""
-        decisive = {k: v for k, v in self.to_dict().items() if k not in ("timeout_s", "memory_mb")}
+        decisive = {k: v for k, v in self.to_dict().items() if k not in ("timeout", "memory_mb")}
         decisive["results_version"] = RESULTS_VERSION
         return hashlib.sha256(json.dumps(decisive, sort_keys=True).encode()).hexdigest()[:16]

@@ -17,7 +17,7 @@ from typing import Callable
 
 import pandas as pd
 
-from curate.atomic import TEMP_SUFFIX, write_text_atomic
+from common.files import TEMP_SUFFIX, write_text_atomic
 from curate.config import MIDI_SUFFIXES, CurateConfig
 from curate.errors import CurationError
 from curate.file_curation import DUPLICATE, KEPT, UNREADABLE, curate_file
@@ -145,7 +145,7 @@ def curate_folder(src: Path, dst: Path, config: CurateConfig, *, jobs: int | Non
     rows = {path: journal[path] for path in inputs if _reusable(journal.get(path), src, dst, fingerprint)}
     todo = [path for path in inputs if path not in rows]
     reused = len(rows)
-    pool = IsolatedPool(curate_file, jobs or os.cpu_count() or 1, config.timeout_s, config.memory_mb)
+    pool = IsolatedPool(curate_file, jobs or os.cpu_count() or 1, config.timeout, config.memory_mb)
     bar = progress(len(todo)) if progress else None
 
     with journal_path.open("a", encoding="utf-8") as journal_file:

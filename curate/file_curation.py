@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from curate.atomic import write_bytes_atomic
+from common.files import write_bytes_atomic
 from curate.config import CurateConfig
 from curate.errors import CurationError, MidiReadError
 from curate.facts import content_hash, song_facts

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from curate.atomic import write_bytes_atomic, write_text_atomic
+from common.files import write_bytes_atomic, write_text_atomic
 
 JOURNAL_NAME = ".curate-journal.jsonl"
 SUMMARY_NAME = "curation.json"

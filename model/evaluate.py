@@ -14,18 +14,19 @@ The independent-Bernoulli baseline uses each key's frequency in the training spl
 
 from __future__ import annotations
 
-import json
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
-from curate.atomic import write_text_atomic
+from common.files import write_json_atomic
+from model.config import EvaluateConfig
+from model.likelihood import CHUNK, frame_nll, frames_and_biases
 from model.rnn_rbm import MIN_KEY_PROBABILITY
-from model.train import TrainingError, load_run_model
-from pipelines.records import load_info
+from model.run_folder import RunFolderError, load_run_model, read_data
+from pipelines.records import RecordsError, load_info
 
 # Boulanger-Lewandowski et al. (2012), test NLL per time step.
 PUBLISHED_NLL = {
@@ -34,23 +35,11 @@ PUBLISHED_NLL = {
     "musedata": {"RNN-RBM": 6.01, "RNN-NADE": 5.60},
     "jsb": {"RNN-RBM": 6.27, "RNN-NADE": 5.19},
 }
-CHUNK = 2048  # frames per compiled AIS / Gibbs call
 PUBLISHED_BERNOULLI = 11.0  # "about 11" for the independent Bernoulli baseline
 
 
 class EvaluationError(Exception):
     """Evaluation cannot run as asked; the message says why."""
-
-
-@dataclass(frozen=True)
-class EvaluateConfig:
-    split: str = "test"
-    ais_chains: int = 16
-    ais_betas: int = 500
-    accuracy_k: int = 25
-    seed: int = 0
-    batch_size: int = 16
-    weights: str = "best"
 
 
 def benchmark_name(info: dict) -> str | None:
@@ -77,56 +66,22 @@ def bernoulli_nll(frames: np.ndarray, frequencies: np.ndarray) -> np.ndarray:
     return -(frames * np.log(p) + (1 - frames) * np.log(1 - p)).sum(axis=1)
 
 
-def frames_and_biases(model, records_dir: Path, split: str, batch_size: int = 16):
-    """Every frame of a split (F, 88) with its RBM's biases (F, 88), (F, hidden), and the sequence
-    lengths, each sequence run from the initial state."""
-    import tensorflow as tf
-
-    from pipelines.dataset import make_dataset
-
-    frames, visible_bias, hidden_bias, lengths = [], [], [], []
-    for rolls, batch_lengths in make_dataset(records_dir, split, seq_len=None, batch_size=batch_size, shuffle=False):
-        bv, bh = model(rolls)
-        mask = tf.sequence_mask(batch_lengths, tf.shape(rolls)[1])
-        frames.append(tf.boolean_mask(rolls, mask).numpy())
-        visible_bias.append(tf.boolean_mask(bv, mask).numpy())
-        hidden_bias.append(tf.boolean_mask(bh, mask).numpy())
-        lengths += batch_lengths.numpy().tolist()
-    return (*(np.concatenate(x) for x in (frames, visible_bias, hidden_bias)), lengths)
-
-
-def frame_nll(model, frames, visible_bias, hidden_bias, chains: int, betas: int, seed: int):
-    """-log p of each frame (at most CHUNK) under its own RBM, log Z by AIS; and log Z's standard error."""
-    from model.ais import log_partition
-
-    free = model.rbm.free_energy(frames, visible_bias, hidden_bias).numpy().astype(np.float64)
-    log_z, error = log_partition(model.rbm.W, visible_bias, hidden_bias, chains=chains, betas=betas, seed=seed,
-                                 frames_per_batch=CHUNK)
-    return free + log_z, error
-
-
-def split_nll(model, records_dir: Path, split: str, chains: int, betas: int, seed: int = 0) -> float:
-    """Mean NLL per frame of a split (the figure of :func:`evaluate_run`, without accuracy or files)."""
-    frames, visible_bias, hidden_bias, _ = frames_and_biases(model, records_dir, split)
-    nll = [frame_nll(model, frames[i:i + CHUNK], visible_bias[i:i + CHUNK], hidden_bias[i:i + CHUNK], chains, betas,
-                     seed + i)[0] for i in range(0, len(frames), CHUNK)]
-    return float(np.concatenate(nll).mean())
-
-
 def evaluate_run(run_dir: Path, records_dir: Path | None, config: EvaluateConfig, progress=None) -> dict:
     """Evaluates the run on one split; writes and returns ``eval-<split>.json`` in ``run_dir``."""
     import tensorflow as tf
 
     run_dir = Path(run_dir)
     try:
+        data = read_data(run_dir)
+        records_dir = Path(records_dir or data["records"])
+        info = load_info(records_dir)
+        splits = [name for name, split in info["splits"].items() if split["frames"]]
+        if config.split not in splits:
+            raise EvaluationError(f"{records_dir} has no frames in split {config.split!r}; "
+                                  f"splits with frames: {', '.join(splits) or 'none'}")
         model = load_run_model(run_dir, config.weights)
-    except TrainingError as err:
+    except (RunFolderError, RecordsError) as err:
         raise EvaluationError(str(err)) from err
-    data = json.loads((run_dir / "data.json").read_text())
-    records_dir = Path(records_dir or data["records"])
-    info = load_info(records_dir)
-    if config.split not in info["splits"] or not info["splits"][config.split]["frames"]:
-        raise EvaluationError(f"{records_dir} has no frames in split {config.split!r}")
     frequencies = np.array(info["pitch_histogram"], dtype=np.float64) / max(info["splits"]["train"]["frames"], 1)
     started = time.monotonic()
     frames, visible_bias, hidden_bias, lengths = frames_and_biases(model, records_dir, config.split, config.batch_size)
@@ -172,7 +127,7 @@ def evaluate_run(run_dir: Path, records_dir: Path | None, config: EvaluateConfig
         "conventions": "per frame over the split, first frame included (predicted from the initial state); "
                        "accuracy = TP/(TP+FP+FN) of thresholded expected frames",
     }
-    write_text_atomic(run_dir / f"eval-{config.split}.json", json.dumps(result, indent=1) + "\n")
+    write_json_atomic(run_dir / f"eval-{config.split}.json", result)
     return result
 
 

@@ -30,13 +30,14 @@ class RnnRbm(keras.Model):
 
     def __init__(self, visible: int = 88, hidden: int = 150, recurrent: int = 100, cell: str = "rnn",
                  k: int = 15, sampler: str = "xorshift", learned_initial_state: bool = True, seed: int = 0,
-                 conditioner_dtype: str | None = None, **kwargs):
+                 conditioner_dtype: str | None = None, data_description: dict | None = None, **kwargs):
         super().__init__(**kwargs)
         if sampler not in SAMPLERS:
             raise ValueError(f"unknown sampler {sampler!r}; choose one of {SAMPLERS}")
         self.visible, self.hidden, self.recurrent_units = visible, hidden, recurrent
         self.cell, self.k, self.sampler, self.seed = cell, k, sampler, seed
         self.learned_initial_state, self.conditioner_dtype = learned_initial_state, conditioner_dtype
+        self.data_description = data_description  # the grid and records it was trained on (an exported model)
         self.rbm = RBM(visible, hidden, name="rbm")
         self.conditioner = Conditioner(cell, recurrent, learned_initial_state, name="conditioner",
                                        dtype=conditioner_dtype)
@@ -58,7 +59,8 @@ class RnnRbm(keras.Model):
         return {"visible": self.visible, "hidden": self.hidden, "recurrent": self.recurrent_units,
                 "cell": self.cell, "k": self.k, "sampler": self.sampler,
                 "learned_initial_state": self.learned_initial_state, "seed": self.seed,
-                "conditioner_dtype": self.conditioner_dtype, "name": self.name}
+                "conditioner_dtype": self.conditioner_dtype, "data_description": self.data_description,
+                "name": self.name}
 
     @property
     def metrics(self):

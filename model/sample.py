@@ -8,46 +8,21 @@ atomically.
 from __future__ import annotations
 
 import io
-import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
-from curate.atomic import write_bytes_atomic, write_text_atomic
+from common.files import write_bytes_atomic, write_json_atomic
 from curate.file_curation import parse_song
-from model.train import TrainingError, load_run_model
+from model.config import DEFAULT_SAMPLE_STEPS, SampleConfig
+from model.run_folder import RunFolderError, load_trained
 from pipelines.pianoroll import HIGHEST_PITCH, KEYS, LOWEST_PITCH, notes_to_roll, roll_to_midi, roll_to_png
 
 
 class SampleError(Exception):
     """Sampling cannot run as asked; the message says why."""
-
-
-@dataclass(frozen=True)
-class SampleConfig:
-    num_outputs: int = 8
-    steps: int | None = None  # default 256 when no length is given
-    bars: float | None = None  # 4/4 bars
-    seconds: float | None = None
-    k: int = 25
-    mode: str = "sample"
-    threshold: float | None = None  # default: 0.5 for mean, 0 for argmax and top-n
-    top_n: int = 3
-    temperature: float = 1.0
-    qpm: float = 120.0
-    reattack: bool = False
-    seed: int = 0
-    primer: str | None = None
-    primer_steps: int = 16
-    primer_pitches: tuple[int, ...] | None = None
-    weights: str = "best"
-
-
-def _grid(run_dir: Path) -> tuple[int | None, float | None]:
-    data = json.loads((run_dir / "data.json").read_text())
-    return data.get("steps_per_quarter"), data.get("dt")
 
 
 def requested_steps(config: SampleConfig, steps_per_quarter: int | None, dt: float | None) -> int:
@@ -61,7 +36,7 @@ def requested_steps(config: SampleConfig, steps_per_quarter: int | None, dt: flo
         if steps_per_quarter is None:
             return max(1, round(config.seconds / dt))
         return max(1, round(config.seconds * config.qpm / 60 * steps_per_quarter))
-    return config.steps if config.steps is not None else 256
+    return config.steps if config.steps is not None else DEFAULT_SAMPLE_STEPS
 
 
 def primer_roll(config: SampleConfig, steps_per_quarter: int | None, dt: float | None) -> np.ndarray | None:
@@ -96,10 +71,10 @@ def sample_run(run_dir: Path, out_dir: Path, config: SampleConfig) -> dict:
 
     run_dir, out_dir = Path(run_dir), Path(out_dir)
     try:
-        model = load_run_model(run_dir, config.weights)
-    except TrainingError as err:
+        model, data = load_trained(run_dir, config.weights)
+    except RunFolderError as err:
         raise SampleError(str(err)) from err
-    steps_per_quarter, dt = _grid(run_dir)
+    steps_per_quarter, dt = data.get("steps_per_quarter"), data.get("dt")
     steps = requested_steps(config, steps_per_quarter, dt)
     primer = primer_roll(config, steps_per_quarter, dt)
     if primer is not None and len(primer) > steps:
@@ -133,5 +108,5 @@ def sample_run(run_dir: Path, out_dir: Path, config: SampleConfig) -> dict:
                "steps": steps, "steps_per_quarter": steps_per_quarter, "dt": dt,
                "primer_frames": 0 if primer is None else len(primer), "seconds": round(seconds, 3),
                "outputs": outputs}
-    write_text_atomic(out_dir / "samples.json", json.dumps(summary, indent=1) + "\n")
+    write_json_atomic(out_dir / "samples.json", summary)
     return summary

@@ -19,17 +19,16 @@ import math
 import os
 import shutil
 import time
-from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import numpy as np
 
-from curate.atomic import write_bytes_atomic, write_text_atomic
+from common.files import write_bytes_atomic, write_json_atomic, write_text_atomic
+from model.config import TrainConfig
+from model.run_folder import RUN_DIRS, RUN_FILES, data_description
 from pipelines.pianoroll import roll_to_png
 from pipelines.records import RecordsError, load_info
 
-RUN_FILES = ("model.json", "data.json", "train.json", "state.json", "history.csv", "best.weights.h5")
-RUN_DIRS = ("checkpoints", "logs", "images")
 # settings that may change between invocations of one run: they extend or observe it, not define it
 EXTENDABLE = {"epochs", "patience", "checkpoint_every", "image_every"}
 VALIDATION_AIS = (8, 100)  # chains, inverse temperatures: enough to rank epochs, cheap enough for every few
@@ -39,47 +38,8 @@ class TrainingError(Exception):
     """Training cannot start or go on; the message says why and what to do."""
 
 
-@dataclass(frozen=True)
-class TrainConfig:
-    cell: str = "gru"
-    hidden: int = 150
-    recurrent: int = 100
-    k: int = 15
-    sampler: str = "xorshift"
-    optimizer: str = "adam"
-    learning_rate: float = 1e-3
-    lr_decay: float = 0.98  # learning rate multiplier per epoch
-    epochs: int = 50
-    batch_size: int = 64
-    seq_len: int = 100
-    seed: int = 0
-    patience: int = 10  # epochs without a better validation monitor before stopping; 0: never
-    checkpoint_every: int = 100  # steps between mid-epoch checkpoints (one is always taken per epoch)
-    image_every: int = 5  # epochs between sample pictures; 0: none
-    mixed_precision: bool = False
-    init_visible_bias: bool = True
-    pad_windows: bool = True  # every frame in a window each epoch (short ones padded and masked)
-    pretrain_epochs: int = 0  # epochs of CD on the RBM alone before the whole model trains (the paper's init)
-    validation_nll_every: int = 0  # epochs between validation NLLs (AIS), which then pick the best epoch; 0: never
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "TrainConfig":
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
-
-
 def _measured(value) -> bool:
     return isinstance(value, (int, float)) and math.isfinite(value)
-
-
-def _data_description(records_dir: Path, info: dict) -> dict:
-    return {"records": str(Path(records_dir).resolve()), "fingerprint": info["fingerprint"],
-            "source": info["source"], "steps_per_quarter": info["steps_per_quarter"], "dt": info["dt"],
-            "lowest_pitch": info["lowest_pitch"], "keys": info["keys"],
-            "frames": {split: s["frames"] for split, s in info["splits"].items()}}
 
 
 def _differences(run_dir: Path, config: TrainConfig, data: dict) -> list[str]:
@@ -102,7 +62,7 @@ def run_differences(records_dir: Path, run_dir: Path, config: TrainConfig) -> li
         info = load_info(records_dir)
     except RecordsError as err:
         raise TrainingError(str(err)) from err
-    return _differences(run_dir, config, _data_description(records_dir, info))
+    return _differences(run_dir, config, data_description(records_dir, info))
 
 
 def _check_run_dir(run_dir: Path, config: TrainConfig, data: dict, restart: bool) -> bool:
@@ -141,26 +101,6 @@ def make_optimizer(config: TrainConfig):
     if config.optimizer == "sgd":
         return keras.optimizers.SGD(learning_rate=config.learning_rate)
     raise TrainingError(f"unknown optimizer {config.optimizer!r}; choose adam or sgd")
-
-
-def load_run_model(run_dir: Path, weights: str = "best"):
-    """The model of a run folder with its best (or ``latest``) weights."""
-    import tensorflow as tf
-
-    from model.rnn_rbm import RnnRbm
-
-    run_dir = Path(run_dir)
-    if not (run_dir / "model.json").exists():
-        raise TrainingError(f"{run_dir} is not a pianorbm run (no model.json)")
-    model = RnnRbm.from_config(json.loads((run_dir / "model.json").read_text()))
-    if weights == "best" and (run_dir / "best.weights.h5").exists():
-        model.load_weights(run_dir / "best.weights.h5")
-    else:
-        latest = tf.train.latest_checkpoint(str(run_dir / "checkpoints"))
-        if latest is None:
-            raise TrainingError(f"{run_dir} has no checkpoint yet")
-        tf.train.Checkpoint(model=model).restore(latest).expect_partial()
-    return model
 
 
 def pretrain_rbm(model, records_dir: Path, config: TrainConfig, log=print) -> list[float]:
@@ -208,7 +148,7 @@ def train(records_dir: Path, run_dir: Path, config: TrainConfig, *, restart: boo
         info = load_info(records_dir)
     except RecordsError as err:
         raise TrainingError(str(err)) from err
-    data = _data_description(records_dir, info)
+    data = data_description(records_dir, info)
     resuming = _check_run_dir(run_dir, config, data, restart)
     state = json.loads((run_dir / "state.json").read_text()) if resuming and (run_dir / "state.json").exists() else {}
     if state.get("finished") and state.get("epochs") == config.epochs:
@@ -219,7 +159,7 @@ def train(records_dir: Path, run_dir: Path, config: TrainConfig, *, restart: boo
     import keras
     import tensorflow as tf
 
-    from model.evaluate import split_nll
+    from model.likelihood import split_nll
     from pipelines.dataset import make_dataset
 
     longest = max((p["frames"] for p in info["pieces"] if p["split"] == "train"), default=0)
@@ -247,9 +187,9 @@ def train(records_dir: Path, run_dir: Path, config: TrainConfig, *, restart: boo
             model.set_visible_bias_from_frequencies(np.array(info["pitch_histogram"]) / frames)
         if config.pretrain_epochs:
             pretrain_rbm(model, records_dir, config, log)
-        write_text_atomic(run_dir / "model.json", json.dumps(model.get_config(), indent=1) + "\n")
-        write_text_atomic(run_dir / "data.json", json.dumps(data, indent=1) + "\n")
-    write_text_atomic(run_dir / "train.json", json.dumps(config.to_dict(), indent=1) + "\n")
+        write_json_atomic(run_dir / "model.json", model.get_config())
+        write_json_atomic(run_dir / "data.json", data)
+    write_json_atomic(run_dir / "train.json", config.to_dict())
 
     history = [row for row in state.get("history", []) if row["epoch"] <= int(epoch_var)]
     criterion = "val_nll" if config.validation_nll_every else "val_monitor"
@@ -271,7 +211,7 @@ def train(records_dir: Path, run_dir: Path, config: TrainConfig, *, restart: boo
         state = {"epoch": int(epoch_var), "step": int(optimizer.iterations), "criterion": criterion, "best_monitor": best,
                  "best_epoch": best_epoch, "epochs_without_improvement": stale, "epochs": config.epochs,
                  "finished": finished, "history": history}
-        write_text_atomic(run_dir / "state.json", json.dumps(state, indent=1) + "\n")
+        write_json_atomic(run_dir / "state.json", state)
         columns = list(history[0]) if history else []
         rows = [",".join(columns)] + [",".join(str(row[c]) for c in columns) for row in history]
         write_text_atomic(run_dir / "history.csv", "\n".join(rows) + "\n")

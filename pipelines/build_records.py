@@ -14,12 +14,12 @@ import hashlib
 import json
 import os
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-from curate.atomic import write_text_atomic
+from common.files import write_text_atomic
 from curate.file_curation import parse_song
 from curate.isolation import Failure, IsolatedPool
 from curate.manifest import read_manifest
@@ -27,6 +27,7 @@ from curate.scores import clean_relpath
 from pipelines.keys import estimate_key
 from pipelines.pianoroll import HIGHEST_PITCH, KEYS, LOWEST_PITCH, active_cells, notes_to_grid
 from pipelines.records import DATASET_INFO, SPLITS, encode_example, shard_name, write_shard
+from pipelines.records_config import DEFAULT_STEPS_PER_QUARTER, RecordsConfig
 from pipelines.standard_datasets import guess_steps_per_quarter, load_benchmark_pickle, sequence_to_cells
 
 FORMAT_VERSION = 1
@@ -34,53 +35,6 @@ FORMAT_VERSION = 1
 
 class BuildError(Exception):
     """A build that cannot start or finish (bad input, impossible split): the message says why."""
-
-
-@dataclass(frozen=True)
-class RecordsConfig:
-    """How rolls are made and split.
-
-    Attributes:
-        steps_per_quarter: grid steps per quarter note (beat-relative grid), or None with ``dt``.
-        dt: step length in seconds (a seconds grid through the tempo map) instead.
-        split: fractions for train, valid, test (curated input; a benchmark keeps its published splits
-            and ignores this).
-        transpose: inclusive (low, high) semitone range applied to train pieces, e.g. (-5, 6).
-        shards: most shards per split.
-        sustain: apply the sustain pedal (see pipelines.pianoroll).
-        key_normalise: transpose each piece to C major / A minor from its estimated key.
-        out_of_range: "drop" or "fold" pitches outside 21-108.
-        min_frames / max_frames: pieces outside are dropped (counted), bounding memory per piece.
-    """
-
-    steps_per_quarter: int | None = 4
-    dt: float | None = None
-    split: tuple[float, float, float] = (0.8, 0.1, 0.1)
-    transpose: tuple[int, int] = (0, 0)
-    shards: int = 8
-    sustain: bool = True
-    key_normalise: bool = False
-    out_of_range: str = "drop"
-    min_frames: int = 2
-    max_frames: int = 100_000
-
-    def __post_init__(self):
-        if (self.steps_per_quarter is None) == (self.dt is None):
-            raise BuildError("give either steps per quarter or dt (seconds per step), not both")
-        if len(self.split) != 3 or min(self.split) < 0 or abs(sum(self.split) - 1) > 1e-6 or self.split[0] <= 0:
-            raise BuildError(f"impossible split {self.split}: three non-negative fractions for train, valid, "
-                             "test that sum to 1, with train above 0")
-        if self.transpose[0] > self.transpose[1]:
-            raise BuildError(f"transpose range {self.transpose} runs backwards")
-
-    def to_dict(self) -> dict:
-        return {**asdict(self), "split": list(self.split), "transpose": list(self.transpose)}
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "RecordsConfig":
-        data = dict(data)
-        data["split"], data["transpose"] = tuple(data["split"]), tuple(data["transpose"])
-        return cls(**data)
 
 
 @dataclass
@@ -224,7 +178,7 @@ def build_records(out_dir: Path, config: RecordsConfig, *, clean_dir: Path | Non
         raise BuildError(f"{pickle_path} is not a file")
     if pickle_path is not None:
         guessed = guess_steps_per_quarter(pickle_path)
-        if guessed and config.steps_per_quarter == 4 and config.dt is None:
+        if guessed and config.steps_per_quarter == DEFAULT_STEPS_PER_QUARTER and config.dt is None:
             config = replace(config, steps_per_quarter=guessed)
         pieces, dropped, source = _pieces_from_pickle(Path(pickle_path), config)
     else:

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from curate.atomic import write_text_atomic
+from common.files import write_text_atomic
 from pipelines.pipeline_config import PipelineConfig
 
 STATE_NAME = "pipeline.json"

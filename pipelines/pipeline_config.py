@@ -17,8 +17,10 @@ parts = "keyboard"              # music21 export mode
 [evaluate]                      # EvaluateConfig fields; the stage runs only when the section is there
 ```
 
-A missing section means that stage's defaults (those of the command-line tools). Unknown sections,
-unknown keys and values of the wrong type are errors that name the key.
+A key is the command-line option's name with underscores (``--max-file-mb`` is ``max_file_mb``), and
+a missing section means that stage's defaults: both come from the one declaration of each setting
+(common.settings). Every value of every section is checked when the file is read, before any stage
+runs; a bad one is one line naming the file, the section, the key, the value and what is allowed.
 """
 
 from __future__ import annotations
@@ -28,12 +30,11 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from common.settings import SettingsError, settings_from_mapping
 from curate.config import CurateConfig
 from curate.music21_corpus import EXPORT_MODES
-from model.evaluate import EvaluateConfig
-from model.sample import SampleConfig
-from model.train import TrainConfig
-from pipelines.build_records import BuildError, RecordsConfig
+from model.config import EvaluateConfig, SampleConfig, TrainConfig
+from pipelines.records_config import RecordsConfig
 
 DEFAULT_CONFIG = Path(__file__).parent / "configs" / "bach-chorales.toml"
 SECTIONS = ("pipeline", "corpus", "curate", "records", "train", "sample", "evaluate")
@@ -92,78 +93,30 @@ def _parse_text(path: Path) -> dict:
     return data
 
 
-def _check_type(where: str, name: str, value, default) -> None:
-    if default is None or value is None:
-        return
-    expected = type(default)
-    if expected is float and isinstance(value, int) and not isinstance(value, bool):
-        return
-    if expected is int and isinstance(value, bool) or not isinstance(value, expected):
-        raise PipelineConfigError(f"{where}: {name} = {value!r} should be a {expected.__name__}")
-
-
-def _settings(cls, where: str, section: dict, convert: dict | None = None):
-    defaults = cls()
-    known = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(section) - known)
-    if unknown:
-        raise PipelineConfigError(f"{where}: unknown setting(s) {unknown}; known: {sorted(known)}")
-    values = {}
-    for name, value in section.items():
-        if convert and name in convert:
-            value = convert[name](where, value)
-        else:
-            _check_type(where, name, value, getattr(defaults, name))
-        values[name] = value
+def _settings(cls, where: str, section: dict):
     try:
-        return dataclasses.replace(defaults, **values)
-    except (BuildError, ValueError, TypeError) as err:
-        raise PipelineConfigError(f"{where}: {err}") from None
-
-
-def _int_pair(where: str, value) -> tuple[int, int]:
-    if isinstance(value, str) and ".." in value:
-        low, _, high = value.partition("..")
-        value = [low, high]
-    try:
-        low, high = (int(x) for x in value)
-    except (TypeError, ValueError):
-        raise PipelineConfigError(f"{where}: transpose = {value!r} should be [low, high] or \"low..high\"") from None
-    return low, high
-
-
-def _fractions(where: str, value) -> tuple[float, float, float]:
-    try:
-        fractions = tuple(float(x) for x in value)
-    except (TypeError, ValueError):
-        fractions = ()
-    if len(fractions) != 3:
-        raise PipelineConfigError(f"{where}: split = {value!r} should be three fractions [train, valid, test]")
-    return fractions
-
-
-def _pitches(where: str, value) -> tuple[int, ...] | None:
-    if value is None:
-        return None
-    try:
-        return tuple(int(x) for x in value)
-    except (TypeError, ValueError):
-        raise PipelineConfigError(f"{where}: primer_pitches = {value!r} should be a list of MIDI pitches") from None
+        return settings_from_mapping(cls, section)
+    except SettingsError as err:
+        raise PipelineConfigError(f"{where} {err}") from None
 
 
 def _source(where: str, section: dict) -> tuple[str, str, str]:
     unknown = sorted(set(section) - {*SOURCES, "parts"})
     if unknown:
-        raise PipelineConfigError(f"{where}: unknown setting(s) {unknown}; known: {[*SOURCES, 'parts']}")
+        raise PipelineConfigError(f"{where} {unknown[0]}: unknown setting; known: {', '.join([*SOURCES, 'parts'])}")
     given = [name for name in SOURCES if name in section]
     if len(given) != 1:
-        raise PipelineConfigError(f"{where}: give exactly one of {list(SOURCES)} (found {given or 'none'})")
+        raise PipelineConfigError(f"{where}: give exactly one of {', '.join(SOURCES)} (found {', '.join(given) or 'none'})")
     parts = section.get("parts", "keyboard")
     if parts not in EXPORT_MODES:
-        raise PipelineConfigError(f"{where}: parts = {parts!r}; choose one of {list(EXPORT_MODES)}")
+        raise PipelineConfigError(f"{where} parts = {parts!r}: one of {', '.join(EXPORT_MODES)}")
     location = section[given[0]]
     if not isinstance(location, str) or not location:
-        raise PipelineConfigError(f"{where}: {given[0]} should be a non-empty string")
+        raise PipelineConfigError(f"{where} {given[0]} = {location!r}: a non-empty text")
+    if given[0] == "folder" and not Path(location).expanduser().is_dir():
+        raise PipelineConfigError(f"{where} folder = {location!r}: a folder that exists")
+    if given[0] == "benchmark" and not Path(location).expanduser().is_file():
+        raise PipelineConfigError(f"{where} benchmark = {location!r}: a benchmark pickle that exists")
     return given[0], location, parts
 
 
@@ -176,26 +129,22 @@ def load_pipeline_config(path: Path | None = None, out: Path | None = None) -> P
     data = _parse_text(path)
     unknown = sorted(set(data) - set(SECTIONS))
     if unknown:
-        raise PipelineConfigError(f"{path}: unknown section(s) {unknown}; known: {list(SECTIONS)}")
+        raise PipelineConfigError(f"{path}: unknown section [{unknown[0]}]; known: {', '.join(SECTIONS)}")
     for name, section in data.items():
         if not isinstance(section, dict):
             raise PipelineConfigError(f"{path}: [{name}] should be a section of settings")
     pipeline = data.get("pipeline", {})
     if set(pipeline) - {"out"}:
-        raise PipelineConfigError(f"{path} [pipeline]: unknown setting(s) {sorted(set(pipeline) - {'out'})}; known: ['out']")
+        raise PipelineConfigError(f"{path} [pipeline] {sorted(set(pipeline) - {'out'})[0]}: unknown setting; known: out")
+    if not isinstance(pipeline.get("out", "x"), str) or not pipeline.get("out", "x"):
+        raise PipelineConfigError(f"{path} [pipeline] out = {pipeline.get('out')!r}: a folder name")
     out = Path(out) if out is not None else Path(pipeline.get("out", "pipeline-out"))
     source, location, parts = _source(f"{path} [corpus]", data.get("corpus", {"music21": "bach/chorales"}))
-    records_section = dict(data.get("records", {}))
-    if "dt" in records_section and "steps_per_quarter" not in records_section:
-        records_section["steps_per_quarter"] = None
-    if source == "benchmark" and "steps_per_quarter" not in records_section and "dt" not in records_section:
-        records_section["steps_per_quarter"] = 4  # build-records replaces it by the pickle's own resolution
     return PipelineConfig(
         out=out, source=source, location=location, parts=parts,
         curate=_settings(CurateConfig, f"{path} [curate]", data.get("curate", {})),
-        records=_settings(RecordsConfig, f"{path} [records]", records_section,
-                          {"transpose": _int_pair, "split": _fractions}),
+        records=_settings(RecordsConfig, f"{path} [records]", data.get("records", {})),
         train=_settings(TrainConfig, f"{path} [train]", data.get("train", {})),
-        sample=_settings(SampleConfig, f"{path} [sample]", data.get("sample", {}), {"primer_pitches": _pitches}),
+        sample=_settings(SampleConfig, f"{path} [sample]", data.get("sample", {})),
         evaluate=_settings(EvaluateConfig, f"{path} [evaluate]", data["evaluate"]) if "evaluate" in data else None,
         origin=str(path))

@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from common.files import atomic_path
 from pipelines.pianoroll import KEYS
 
 DATASET_INFO = "dataset.json"
@@ -52,20 +51,14 @@ def encode_example(piece: str, cells: np.ndarray, num_frames: int, transpose: in
 
 
 def write_shard(path: Path, examples: list[bytes]) -> dict:
-    """Writes one shard atomically; returns its entry for dataset.json."""
+    """Writes one shard atomically (mode 0644, like every output); returns its entry for dataset.json."""
     import tensorflow as tf
 
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
-    os.close(fd)
-    try:
-        with tf.io.TFRecordWriter(temp) as writer:
+    with atomic_path(path) as temp:
+        with tf.io.TFRecordWriter(str(temp)) as writer:
             for example in examples:
                 writer.write(example)
-        digest = hashlib.sha256(Path(temp).read_bytes()).hexdigest()
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+        digest = hashlib.sha256(temp.read_bytes()).hexdigest()
     return {"file": path.name, "examples": len(examples), "bytes": path.stat().st_size, "sha256": digest}
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from curate.atomic import write_text_atomic
+from common.files import write_text_atomic
 from pipelines.svg_charts import bar_chart, line_chart
 
 MANIFEST_ROWS_SHOWN = 200
@@ -46,6 +46,15 @@ def _read_json(path: Path) -> dict | None:
         return json.loads(path.read_text())
     except (OSError, ValueError):
         return None
+
+
+def _read_history(path: Path) -> pd.DataFrame | None:
+    """history.csv with at least one epoch, or None."""
+    try:
+        history = pd.read_csv(path)
+    except (OSError, ValueError):  # missing, empty (pandas' EmptyDataError is a ValueError) or unreadable
+        return None
+    return history if len(history) and "epoch" in history else None
 
 
 def _table(header: list[str], rows: list[list], numeric: set[int] = frozenset()) -> str:
@@ -160,10 +169,11 @@ def _dataset_section(info: dict | None) -> str:
 
 
 def _training_section(run: Path) -> str:
-    history_path = run / "history.csv"
-    if not history_path.exists():
-        return _section("training", "Training", _missing("train has not finished an epoch yet."))
-    history = pd.read_csv(history_path)
+    history = _read_history(run / "history.csv")
+    if history is None:
+        started = (run / "train.json").is_file()
+        return _section("training", "Training", _missing(
+            "train has not finished an epoch yet." if started else "train has not run yet: no run folder here."))
     epochs = history.epoch.astype(float).tolist()
 
     def column(name: str) -> list[float]:
@@ -184,7 +194,8 @@ def _training_section(run: Path) -> str:
              f"epoch {state.get('epoch')} (step {state.get('step')}), {escape(str(state.get('finished') or 'in progress'))}; "
              f"best {escape(state.get('criterion', 'val_monitor'))} {best if best is None else f'{best:.3f}'} "
              f"at epoch {state.get('best_epoch')} (its weights are the ones sampled and evaluated); "
-             f"{history.frames_per_s.iloc[-1]:,.0f} frames/s in the last epoch.</p>")
+             + (f"{history.frames_per_s.iloc[-1]:,.0f} frames/s in the last epoch." if "frames_per_s" in history else "")
+             + "</p>")
     return _section("training", "Training", facts + charts)
 
 
@@ -225,6 +236,15 @@ def _samples_section(samples: Path) -> str:
     return _section("samples", "Samples", body)
 
 
+def _drawn(anchor: str, build) -> str:
+    """A section, or a line saying why it could not be drawn: one odd file never costs the whole report."""
+    try:
+        return build()
+    except Exception as err:  # noqa: BLE001 (the report is written even when a stage left something odd)
+        return _section(anchor, anchor.capitalize(), f'<p class="failed">Could not be drawn from what is there: '
+                                                      f"{escape(type(err).__name__)}: {escape(str(err))}</p>")
+
+
 def write_report(layout, config) -> Path:
     """Writes ``report.html`` into the pipeline's output folder (atomically) and returns its path."""
     state = _read_json(layout.state)
@@ -234,10 +254,16 @@ def write_report(layout, config) -> Path:
     if curation is not None:
         from curate.manifest import read_manifest
 
-        manifest = read_manifest(layout.clean)
-    sections = [_stages_section(state), _curation_section(curation, manifest), _corpus_section(manifest, info),
-                _dataset_section(info), _training_section(layout.run), _evaluation_section(layout.run),
-                _samples_section(layout.samples)]
+        try:
+            manifest = read_manifest(layout.clean)
+        except (OSError, ValueError):  # curation stopped before writing its manifest
+            manifest = None
+    builders = [("stages", lambda: _stages_section(state)), ("curation", lambda: _curation_section(curation, manifest)),
+                ("corpus", lambda: _corpus_section(manifest, info)), ("dataset", lambda: _dataset_section(info)),
+                ("training", lambda: _training_section(layout.run)),
+                ("evaluation", lambda: _evaluation_section(layout.run)),
+                ("samples", lambda: _samples_section(layout.samples))]
+    sections = [_drawn(anchor, build) for anchor, build in builders]
     source = f"{config.source}: {config.location}"
     page = ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>pianorbm report: {escape(source)}</title><style>{STYLE}</style></head><body>"

@@ -2,6 +2,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import mido
 import pandas as pd
 from click.testing import CliRunner
 
@@ -67,3 +68,103 @@ def test_help_and_curate_do_not_import_tensorflow(tmp_path):
 def test_python_cli_py_works_from_a_checkout():
     run = subprocess.run([sys.executable, "cli.py", "--help"], cwd=REPO, capture_output=True, text=True)
     assert run.returncode == 0 and "curate" in run.stdout and "corpus" in run.stdout
+
+
+def test_every_setting_is_one_option_and_one_config_key_with_the_same_name():
+    import dataclasses
+
+    from common.settings import setting_names
+    from curate.config import CurateConfig
+    from model.config import EvaluateConfig, SampleConfig, TrainConfig
+    from pipelines.records_config import RecordsConfig
+
+    commands = {"curate": CurateConfig, "build-records": RecordsConfig, "train": TrainConfig,
+                "sample": SampleConfig, "evaluate": EvaluateConfig}
+    for command, settings in commands.items():
+        options = {p.name: p for p in main.commands[command].params}
+        declared = setting_names(settings)
+        assert declared == [f.name for f in dataclasses.fields(settings)]  # nothing undeclared
+        for name in declared:
+            assert name in options, (command, name)
+            assert f"--{name.replace('_', '-')}" in options[name].opts + options[name].secondary_opts
+
+
+def test_every_command_has_quiet_and_verbose():
+    for name, command in main.commands.items():
+        flags = {opt for p in command.params for opt in p.opts}
+        assert {"-q", "--quiet", "-v", "--verbose"} <= flags, name
+
+
+def test_a_bad_option_value_is_refused_before_any_work(tmp_path):
+    runner = CliRunner()
+    (tmp_path / "records").mkdir()
+    bad = runner.invoke(main, ["evaluate", str(tmp_path), "--split", "bogus"])
+    assert bad.exit_code == 2 and "'bogus' is not one of 'train', 'valid', 'test'" in bad.output
+    assert bad.output.startswith("Error:")  # the first line is the error, the usage hint after it
+    both = runner.invoke(main, ["sample", str(tmp_path), str(tmp_path / "out"), "--steps", "8", "--bars", "2"])
+    assert both.exit_code == 2 and "--bars 2.0: give one of steps, bars, seconds" in both.output
+    assert not (tmp_path / "out").exists()
+    split = runner.invoke(main, ["build-records", "--from-pickle", __file__, str(tmp_path / "r"), "--split", "1,1,1"])
+    assert split.exit_code == 2 and "three fractions" in split.output and not (tmp_path / "r").exists()
+
+
+def test_errors_come_first_and_fast_tensorflow_is_not_imported_for_a_bad_config(tmp_path):
+    """A bad value anywhere in a pipeline config fails before the first stage, before TensorFlow."""
+    (tmp_path / "bad.toml").write_text('[corpus]\nmusic21 = "bach/bwv26*"\n[train]\nepochs = 5\n'
+                                       '[sample]\nmode = "greedy"\n')
+    probe = (
+        "import sys, runpy\n"
+        "sys.argv = ['cli.py'] + sys.argv[1:]\n"
+        "try:\n    runpy.run_path('cli.py', run_name='__main__')\n"
+        "except SystemExit as stop:\n    code = stop.code\n"
+        "loaded = [m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'music21')]\n"
+        "print('EXIT', code, 'HEAVY-MODULES', len(loaded))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", probe, "pipeline", str(tmp_path / "bad.toml"), "--out",
+                          str(tmp_path / "out")], cwd=REPO, capture_output=True, text=True)
+    assert "EXIT 1 HEAVY-MODULES 0" in run.stdout, run.stdout + run.stderr
+    first = run.stderr.splitlines()[0]
+    assert first.startswith("Error:") and "bad.toml [sample] mode = 'greedy': one of sample, mean" in first
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_failing_command_after_tensorflow_loads_shows_the_error_first(tmp_path, jsb_records):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "stray.txt").write_text("not a run")
+    run = subprocess.run([sys.executable, "cli.py", "train", str(jsb_records), str(tmp_path / "run")],
+                         cwd=REPO, capture_output=True, text=True)
+    assert run.returncode == 1
+    assert run.stderr.splitlines()[0].startswith("Error:") and "holds no pianorbm run" in run.stderr, run.stderr
+    assert "cuda" not in run.stderr.lower() and "oneDNN" not in run.stderr
+    verbose = subprocess.run([sys.executable, "cli.py", "train", "-v", str(jsb_records), str(tmp_path / "run")],
+                             cwd=REPO, capture_output=True, text=True)
+    assert verbose.returncode == 1 and "holds no pianorbm run" in verbose.stderr
+
+
+def test_ctrl_c_exits_130_and_leaves_no_half_written_file(tmp_path):
+    import os
+    import signal
+    import time
+
+    dst = tmp_path / "raw"
+    process = subprocess.Popen([sys.executable, "cli.py", "corpus", "music21", "bach/chorales", str(dst), "-j", "1"],
+                               cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(list(dst.rglob("*.mid"))) < 2:
+        time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the whole process group
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    assert not [p for p in dst.rglob("*") if p.name.endswith(".partial")]
+    exported = list(dst.rglob("*.mid"))
+    assert 2 <= len(exported) < 349
+    for path in exported:  # each one complete
+        assert mido.MidiFile(path).length > 0
+
+
+def test_curate_warns_when_nothing_is_kept(tmp_path):
+    build_midi(tmp_path / "raw" / "band.mid", [{"name": "Violin", "program": 40, "notes": scale_notes()}])
+    result = CliRunner().invoke(main, ["curate", "--piano-only", "-q", str(tmp_path / "raw"), str(tmp_path / "clean")])
+    assert result.exit_code == 0 and "Warning: no file of 1 was kept" in result.output

@@ -4,8 +4,10 @@ import numpy as np
 import pytest
 
 from model.ais import exact_log_partition, log_partition
-from model.evaluate import EvaluateConfig, accuracy, evaluate_run, frame_counts
-from model.train import TrainConfig, load_run_model, train
+from model.config import EvaluateConfig, TrainConfig
+from model.evaluate import accuracy, evaluate_run, frame_counts
+from model.run_folder import load_run_model
+from model.train import train
 
 
 @pytest.mark.parametrize("hidden", [3, 9, 16])

@@ -13,9 +13,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from model.config import TrainConfig
 from model.rbm import RBM
 from model.rnn_rbm import RnnRbm
-from model.train import TrainConfig, TrainingError, load_run_model, train
+from model.run_folder import load_run_model
+from model.train import TrainingError, train
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = dict(hidden=24, recurrent=16, k=3, batch_size=8, seq_len=16, epochs=2, image_every=0, patience=0)

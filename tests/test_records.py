@@ -9,7 +9,9 @@ from click.testing import CliRunner
 from cli import main
 from curate.config import CurateConfig
 from curate.curation import curate_folder
-from pipelines.build_records import BuildError, RecordsConfig, build_records
+from common.settings import SettingsError
+from pipelines.build_records import BuildError, build_records
+from pipelines.records_config import RecordsConfig
 from pipelines.dataset import make_dataset
 from pipelines.pianoroll import KEYS, cells_to_roll
 from pipelines.records import RecordsError, read_split
@@ -137,7 +139,7 @@ def test_corrupt_record_file_is_named(clean_corpus, tmp_path):
 def test_user_mistakes_are_clear(clean_corpus, tmp_path):
     with pytest.raises(BuildError, match="no manifest"):
         build_records(tmp_path / "out", RecordsConfig(), clean_dir=tmp_path)
-    with pytest.raises(BuildError, match="impossible split"):
+    with pytest.raises(SettingsError, match="three fractions"):
         RecordsConfig(split=(0.5, 0.6, 0.1))
     one_file = tmp_path / "one"
     shutil.copytree(clean_corpus, one_file)

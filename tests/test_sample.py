@@ -6,10 +6,12 @@ from click.testing import CliRunner
 
 from cli import main
 from curate.file_curation import parse_song
+from model.config import SampleConfig, TrainConfig
 from model.generate import generate_rolls
 from model.rnn_rbm import RnnRbm
-from model.sample import SampleConfig, SampleError, sample_run
-from model.train import TrainConfig, load_run_model, train
+from model.sample import SampleError, sample_run
+from model.run_folder import load_run_model
+from model.train import train
 from pipelines.pianoroll import KEYS, notes_to_roll, roll_to_midi
 
 

@@ -13,7 +13,8 @@ from curate.curation import curate_folder
 from curate.file_curation import parse_song
 from curate.music21_corpus import corpus_root
 from curate.scores import clean_relpath
-from pipelines.build_records import RecordsConfig, build_records
+from pipelines.build_records import build_records
+from pipelines.records_config import RecordsConfig
 
 SCORES = {
     "maple_leaf_rag.mxl": "joplin/maple_leaf_rag.mxl",  # piano MusicXML (compressed)

@@ -1,0 +1,112 @@
+"""The settings of ``train``, ``sample`` and ``evaluate``, declared once (see common.settings).
+
+Nothing here imports TensorFlow: settings are checked before any model is built.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from common.settings import SettingsError, check_settings, parse_pitches, setting
+
+CELLS = ("rnn", "gru", "lstm")
+SAMPLE_MODES = ("sample", "mean", "argmax", "top-n")
+WEIGHTS = ("best", "latest")
+SPLITS = ("train", "valid", "test")
+DEFAULT_SAMPLE_STEPS = 256
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How ``pianorbm train`` builds and fits the model."""
+
+    cell: str = setting("gru", "Conditioner: the paper's tanh RNN, a GRU or an LSTM.", choices=CELLS)
+    hidden: int = setting(150, "RBM hidden units.", low=1)
+    recurrent: int = setting(100, "Recurrent units.", low=1)
+    k: int = setting(15, "Gibbs steps of CD-k.", low=1)
+    sampler: str = setting("xorshift", "Random numbers for the Gibbs chains: fast per-unit xorshift streams, or "
+                                       "exact Philox.", choices=("xorshift", "philox"))
+    optimizer: str = setting("adam", "Optimizer.", choices=("adam", "sgd"))
+    learning_rate: float = setting(1e-3, "Learning rate.", low=0, low_open=True)
+    lr_decay: float = setting(0.98, "Learning-rate factor per epoch.", low=0, high=1, low_open=True)
+    epochs: int = setting(50, "Most epochs.", low=1)
+    batch_size: int = setting(64, "Windows per batch.", low=1)
+    seq_len: int = setting(100, "Frames per training window.", low=2)
+    pad_windows: bool = setting(True, "Train on every frame: short pieces and piece ends become zero-padded, masked "
+                                      "windows (otherwise they are left out).")
+    pretrain_epochs: int = setting(0, "Epochs of CD on the RBM alone (frames as independent) before the whole model "
+                                      "trains.", low=0)
+    validation_nll_every: int = setting(0, "Epochs between validation NLLs (AIS, 8 chains x 100 temperatures); when "
+                                           "set, they pick the best weights and drive early stopping instead of the "
+                                           "reconstruction monitor (0: never).", low=0)
+    seed: int = setting(0, "Random seed (weights, data order, Gibbs chains).")
+    patience: int = setting(10, "Stop after this many epochs without a better validation figure (0: never).", low=0)
+    checkpoint_every: int = setting(100, "Steps between checkpoints (one is always taken per epoch; 0: per epoch "
+                                         "only).", low=0)
+    image_every: int = setting(5, "Epochs between sample pictures (0: none).", low=0)
+    mixed_precision: bool = setting(False, "float16 conditioner (for GPUs); the RBM stays float32.")
+    init_visible_bias: bool = setting(True, "Start the visible biases at the logits of the keys' frequencies in the "
+                                            "training split.")
+
+    def __post_init__(self):
+        check_settings(self)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class SampleConfig:
+    """What ``pianorbm sample`` generates and writes."""
+
+    num_outputs: int = setting(8, "Pieces generated in parallel.", low=1, short="-n")
+    steps: int | None = setting(None, f"Length in frames [{DEFAULT_SAMPLE_STEPS}].", low=1)
+    bars: float | None = setting(None, "Length in 4/4 bars.", low=0, low_open=True)
+    seconds: float | None = setting(None, "Length in seconds.", low=0, low_open=True)
+    k: int = setting(25, "Gibbs steps per frame.", low=1)
+    mode: str = setting("sample", "sample: Bernoulli (the paper); mean: keys above --threshold; argmax: the most "
+                                  "probable key only; top-n: the --top-n most probable keys.", choices=SAMPLE_MODES)
+    threshold: float | None = setting(None, "Lowest key probability emitted [0.5 for mean, 0 for argmax and top-n].",
+                                      low=0, high=1)
+    top_n: int = setting(3, "Keys per frame in top-n mode.", low=1)
+    temperature: float = setting(1.0, "Divides the RBM energies: above 1 more random, below 1 more conservative.",
+                                 low=0, low_open=True)
+    qpm: float = setting(120.0, "Tempo of the MIDI files (quarter notes per minute).", low=1)
+    reattack: bool = setting(False, "Every active frame is a new note (default: held notes).")
+    seed: int = setting(0, "Random seed.")
+    primer: str | None = setting(None, "A MIDI file whose first --primer-steps frames start every output.",
+                                 metavar="MIDI")
+    primer_steps: int = setting(16, "Frames of --primer used.", low=1)
+    primer_pitches: tuple[int, ...] | None = setting(None, "A first frame of these MIDI pitches, e.g. 60,64,67.",
+                                                     parse=parse_pitches, metavar="PITCHES")
+    weights: str = setting("best", "Weights of the run: the best by validation, or the latest checkpoint.",
+                           choices=WEIGHTS)
+
+    def __post_init__(self):
+        check_settings(self)
+        lengths = [name for name in ("steps", "bars", "seconds") if getattr(self, name) is not None]
+        if len(lengths) > 1:
+            raise SettingsError(lengths[1], getattr(self, lengths[1]), f"give one of steps, bars, seconds "
+                                                                       f"({lengths[0]} is given too)")
+        if self.primer is not None and self.primer_pitches is not None:
+            raise SettingsError("primer_pitches", self.primer_pitches, "give primer or primer_pitches, not both")
+        if self.primer is not None and not Path(self.primer).expanduser().is_file():
+            raise SettingsError("primer", self.primer, "a MIDI file that exists")
+
+
+@dataclass(frozen=True)
+class EvaluateConfig:
+    """How ``pianorbm evaluate`` measures a run."""
+
+    split: str = setting("test", "Split to evaluate.", choices=SPLITS)
+    ais_chains: int = setting(16, "AIS chains per frame.", low=2)
+    ais_betas: int = setting(500, "AIS inverse temperatures.", low=3)
+    accuracy_k: int = setting(25, "Gibbs steps for predicted frames.", low=1)
+    seed: int = setting(0, "Random seed.")
+    batch_size: int = setting(16, "Sequences per batch when running the conditioner.", low=1)
+    weights: str = setting("best", "Weights of the run: the best by validation, or the latest checkpoint.",
+                           choices=WEIGHTS)
+
+    def __post_init__(self):
+        check_settings(self)

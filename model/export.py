@@ -1,0 +1,28 @@
+"""``pianorbm export``: a run folder's model as one ``.keras`` file.
+
+The file holds the model's config, its weights (best by default) and the data description
+(grid, pitch range, the records it was trained on), so ``pianorbm sample model.keras OUT`` and
+``keras.saving.load_model`` (after ``import model.rnn_rbm``) read it without the run folder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from common.files import atomic_path
+from model.run_folder import MODEL_FILE_SUFFIX, RunFolderError, load_run_model, read_data
+
+
+def export_run(run_dir: Path, path: Path, weights: str = "best") -> Path:
+    """Writes the run's model to ``path`` (atomically); returns the path."""
+    from model.rnn_rbm import RnnRbm
+
+    path = Path(path)
+    if path.suffix != MODEL_FILE_SUFFIX:
+        raise RunFolderError(f"{path}: the model file's name must end in {MODEL_FILE_SUFFIX} (Keras's format)")
+    trained = load_run_model(run_dir, weights)
+    exported = RnnRbm.from_config({**trained.get_config(), "data_description": read_data(run_dir)})
+    exported.set_weights(trained.get_weights())
+    with atomic_path(path, keep_suffix=True) as temporary:
+        exported.save(temporary)
+    return path

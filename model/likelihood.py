@@ -1,0 +1,49 @@
+"""Negative log-likelihood of frames under a trained RNN-RBM: each frame's RBM (its biases from the
+true past), its free energy, and log Z by AIS. Shared by evaluation and by training's validation NLL.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+CHUNK = 2048  # frames per compiled AIS / Gibbs call
+
+
+def frames_and_biases(model, records_dir: Path, split: str, batch_size: int = 16):
+    """Every frame of a split (F, 88) with its RBM's biases (F, 88), (F, hidden), and the sequence
+    lengths, each sequence run from the initial state."""
+    import tensorflow as tf
+
+    from pipelines.dataset import make_dataset
+
+    frames, visible_bias, hidden_bias, lengths = [], [], [], []
+    for rolls, batch_lengths in make_dataset(records_dir, split, seq_len=None, batch_size=batch_size, shuffle=False):
+        bv, bh = model(rolls)
+        mask = tf.sequence_mask(batch_lengths, tf.shape(rolls)[1])
+        frames.append(tf.boolean_mask(rolls, mask).numpy())
+        visible_bias.append(tf.boolean_mask(bv, mask).numpy())
+        hidden_bias.append(tf.boolean_mask(bh, mask).numpy())
+        lengths += batch_lengths.numpy().tolist()
+    return (*(np.concatenate(x) for x in (frames, visible_bias, hidden_bias)), lengths)
+
+
+def frame_nll(model, frames, visible_bias, hidden_bias, chains: int, betas: int, seed: int):
+    """-log p of each frame (at most CHUNK) under its own RBM, log Z by AIS; and log Z's standard error."""
+    from model.ais import log_partition
+
+    free = model.rbm.free_energy(frames, visible_bias, hidden_bias).numpy().astype(np.float64)
+    log_z, error = log_partition(model.rbm.W, visible_bias, hidden_bias, chains=chains, betas=betas, seed=seed,
+                                 frames_per_batch=CHUNK)
+    return free + log_z, error
+
+
+def split_nll(model, records_dir: Path, split: str, chains: int, betas: int, seed: int = 0) -> float:
+    """Mean NLL per frame of a split (the figure of :func:`evaluate_run`, without accuracy or files)."""
+    frames, visible_bias, hidden_bias, _ = frames_and_biases(model, records_dir, split)
+    nll = [frame_nll(model, frames[i:i + CHUNK], visible_bias[i:i + CHUNK], hidden_bias[i:i + CHUNK], chains, betas,
+                     seed + i)[0] for i in range(0, len(frames), CHUNK)]
+    return float(np.concatenate(nll).mean())
+
+

@@ -1,0 +1,87 @@
+"""A run folder, or an exported model file: where a trained model and its data description live.
+
+``train`` writes a run folder (see model.train for its files); ``sample`` and ``evaluate`` read
+one, and ``export`` turns one into a single ``.keras`` file that carries the same description. This
+module is what those stages share, so none of them imports another.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+RUN_FILES = ("model.json", "data.json", "train.json", "state.json", "history.csv", "best.weights.h5")
+RUN_DIRS = ("checkpoints", "logs", "images")
+MODEL_FILE_SUFFIX = ".keras"
+
+
+class RunFolderError(Exception):
+    """Not a usable run folder or model file; the message says why."""
+
+
+def data_description(records_dir: Path, info: dict) -> dict:
+    """What a model needs to know of the records it was trained on (written to ``data.json``)."""
+    return {"records": str(Path(records_dir).resolve()), "fingerprint": info["fingerprint"],
+            "source": info["source"], "steps_per_quarter": info["steps_per_quarter"], "dt": info["dt"],
+            "lowest_pitch": info["lowest_pitch"], "keys": info["keys"],
+            "frames": {split: s["frames"] for split, s in info["splits"].items()}}
+
+
+def is_model_file(source: Path) -> bool:
+    return Path(source).suffix == MODEL_FILE_SUFFIX
+
+
+def check_source(source: Path) -> None:
+    """Refuses, without importing TensorFlow, what is neither a run folder nor a model file."""
+    source = Path(source)
+    if is_model_file(source):
+        if not source.is_file():
+            raise RunFolderError(f"{source}: no such model file")
+    elif not (source / "model.json").is_file():
+        raise RunFolderError(f"{source} is not a pianorbm run (no model.json) nor a {MODEL_FILE_SUFFIX} model file")
+
+
+def read_data(run_dir: Path) -> dict:
+    """The ``data.json`` of a run folder."""
+    path = Path(run_dir) / "data.json"
+    if not path.is_file():
+        raise RunFolderError(f"{run_dir} is not a pianorbm run (no data.json)")
+    return json.loads(path.read_text())
+
+
+def load_run_model(run_dir: Path, weights: str = "best"):
+    """The model of a run folder with its best (or ``latest``) weights."""
+    import tensorflow as tf
+
+    from model.rnn_rbm import RnnRbm
+
+    run_dir = Path(run_dir)
+    check_source(run_dir)
+    model = RnnRbm.from_config(json.loads((run_dir / "model.json").read_text()))
+    if weights == "best" and (run_dir / "best.weights.h5").exists():
+        model.load_weights(run_dir / "best.weights.h5")
+    else:
+        latest = tf.train.latest_checkpoint(str(run_dir / "checkpoints"))
+        if latest is None:
+            raise RunFolderError(f"{run_dir} has no checkpoint yet")
+        tf.train.Checkpoint(model=model).restore(latest).expect_partial()
+    return model
+
+
+def load_trained(source: Path, weights: str = "best"):
+    """(model, data description) of a run folder or of an exported ``.keras`` file."""
+    source = Path(source)
+    check_source(source)
+    if is_model_file(source):
+        import keras
+
+        import model.rnn_rbm  # noqa: F401  (registers RnnRbm with Keras)
+
+        try:
+            trained = keras.saving.load_model(source)
+        except (OSError, ValueError, KeyError) as err:
+            raise RunFolderError(f"{source}: not a pianorbm model file ({err})") from None
+        if not getattr(trained, "data_description", None):
+            raise RunFolderError(f"{source} holds a Keras model without pianorbm's data description")
+        return trained, trained.data_description
+    return load_run_model(source, weights), read_data(source)
