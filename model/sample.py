@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from common.files import write_bytes_atomic, write_json_atomic
+from curate.errors import CurationError
 from curate.file_curation import parse_song
 from model.config import DEFAULT_SAMPLE_STEPS, SampleConfig
 from model.run_folder import RunFolderError, load_trained
@@ -26,8 +27,6 @@ class SampleError(Exception):
 
 
 def requested_steps(config: SampleConfig, steps_per_quarter: int | None, dt: float | None) -> int:
-    if sum(x is not None for x in (config.steps, config.bars, config.seconds)) > 1:
-        raise SampleError("give one of --steps, --bars, --seconds")
     if config.bars is not None:
         if steps_per_quarter is None:
             raise SampleError("the run was trained on a seconds grid: use --seconds or --steps, not --bars")
@@ -40,21 +39,16 @@ def requested_steps(config: SampleConfig, steps_per_quarter: int | None, dt: flo
 
 
 def primer_roll(config: SampleConfig, steps_per_quarter: int | None, dt: float | None) -> np.ndarray | None:
-    if config.primer and config.primer_pitches:
-        raise SampleError("give --primer or --primer-pitches, not both")
-    if config.primer_pitches:
-        outside = [p for p in config.primer_pitches if not LOWEST_PITCH <= p <= HIGHEST_PITCH]
-        if outside:
-            raise SampleError(f"primer pitches {outside} are outside the model's range "
-                              f"{LOWEST_PITCH}-{HIGHEST_PITCH}")
+    if config.primer_pitches:  # in 21-108 and exclusive with primer: checked by SampleConfig
         roll = np.zeros((1, KEYS), np.float32)
         roll[0, [p - LOWEST_PITCH for p in config.primer_pitches]] = 1
         return roll
     if config.primer:
-        path = Path(config.primer)
-        if not path.is_file():
-            raise SampleError(f"primer {path} is not a file")
-        song, _ = parse_song(path.read_bytes())
+        path = Path(config.primer).expanduser()
+        try:
+            song, _ = parse_song(path.read_bytes())
+        except CurationError as err:
+            raise SampleError(f"primer {path} is not a readable MIDI file: {err}") from None
         pitches = song.notes.pitch
         if len(pitches) and ((pitches < LOWEST_PITCH) | (pitches > HIGHEST_PITCH)).all():
             raise SampleError(f"every note of primer {path} is outside the model's range {LOWEST_PITCH}-{HIGHEST_PITCH}")

@@ -217,6 +217,9 @@ def train(records_dir: Path, run_dir: Path, config: TrainConfig, *, restart: boo
         write_text_atomic(run_dir / "history.csv", "\n".join(rows) + "\n")
         return state
 
+    if int(epoch_var) < config.epochs:
+        log(f"training a {config.cell} RNN-RBM on {info['splits']['train']['frames']:,} frames from epoch "
+            f"{int(epoch_var) + 1} of {config.epochs}; compiling the training step first (seconds to a minute)")
     while int(epoch_var) < config.epochs:
         epoch = int(epoch_var)
         optimizer.learning_rate.assign(config.learning_rate * config.lr_decay ** epoch)

@@ -214,7 +214,8 @@ def test_kill_minus_nine_then_the_same_command_resumes(jsb_records, tmp_path):
     assert "resuming from" in result.stdout and "(completed)" in result.stdout
     reference = train(jsb_records, tmp_path / "reference", TrainConfig(
         **{**TINY, "cell": "rnn", "epochs": 3, "checkpoint_every": 3}), log=lambda *_: None)
-    assert json.loads((tmp_path / "run" / "state.json").read_text())["step"] == reference["step"]
+    state = json.loads((tmp_path / "run" / "state.json").read_text(), parse_constant=_not_json)
+    assert state["step"] == reference["step"]
     for a, b in zip(weights_of(tmp_path / "run"), weights_of(tmp_path / "reference")):
         np.testing.assert_array_equal(a, b)
 
@@ -248,3 +249,15 @@ def test_mixed_precision_keeps_the_rbm_in_float32(jsb_records, tmp_path):
     assert model.conditioner.compute_dtype == "float16" and model.rbm.compute_dtype == "float32"
     bv, bh = model(np.zeros((1, 4, 88), np.float32))
     assert bv.dtype == tf.float32 and bh.dtype == tf.float32
+
+
+def _not_json(name):
+    raise ValueError(f"{name} is not JSON")
+
+
+def test_state_json_is_strict_json_before_any_validation_figure(jsb_records, tmp_path):
+    """The best figure starts at infinity; JSON has none, so state.json says null."""
+    state = train(jsb_records, tmp_path, TrainConfig(hidden=8, recurrent=4, k=1, batch_size=16, seq_len=8, epochs=1,
+                                                     image_every=0), log=lambda *_: None, max_steps=1)
+    saved = json.loads((tmp_path / "state.json").read_text(), parse_constant=_not_json)
+    assert state["best_monitor"] == float("inf") and saved["best_monitor"] is None

@@ -84,6 +84,8 @@ def test_records_round_trip_and_describe_themselves(clean_corpus, tmp_path):
     info = build_records(tmp_path / "rec", RecordsConfig(shards=3, transpose=(-2, 2)), clean_dir=clean_corpus, jobs=2)
     saved = json.loads((tmp_path / "rec" / "dataset.json").read_text())
     assert saved["config"]["transpose"] == [-2, 2] and saved["source"]["kind"] == "curated"
+    written = [p for p in (tmp_path / "rec").iterdir() if p.is_file()]
+    assert len(written) > 3 and {oct(p.stat().st_mode & 0o777) for p in written} == {"0o644"}  # shards too
     assert sum(s["pieces"] for s in saved["splits"].values()) == 31
     originals = [r for split in ("train", "valid", "test") for r in read_split(tmp_path / "rec", split)
                  if r["transpose"] == 0]

@@ -5,12 +5,13 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
+from common.settings import SettingsError
 from curate.file_curation import parse_song
 from model.config import SampleConfig, TrainConfig
 from model.generate import generate_rolls
 from model.rnn_rbm import RnnRbm
-from model.sample import SampleError, sample_run
 from model.run_folder import load_run_model
+from model.sample import SampleError, sample_run
 from model.train import train
 from pipelines.pianoroll import KEYS, notes_to_roll, roll_to_midi
 
@@ -98,6 +99,25 @@ def test_sample_command_with_primers_and_clear_errors(trained_run, tmp_path):
                                        str(primer), "--primer-steps", "20"])
     assert long_primer.exit_code == 1 and "more than the 8 requested" in long_primer.output
     outside = runner.invoke(main, ["sample", str(trained_run), str(tmp_path / "c"), "--primer-pitches", "12,60"])
-    assert outside.exit_code == 1 and "outside the model's range" in outside.output
-    with pytest.raises(SampleError, match="one of --steps, --bars, --seconds"):
-        sample_run(trained_run, tmp_path / "d", SampleConfig(steps=10, bars=2))
+    assert outside.exit_code == 2 and "MIDI pitches from 21 to 108" in outside.output
+    with pytest.raises(SettingsError, match="give one of steps, bars, seconds"):
+        SampleConfig(steps=10, bars=2)
+
+
+def test_export_round_trips_through_keras_and_sample(trained_run, tmp_path):
+    import keras
+
+    result = CliRunner().invoke(main, ["export", str(trained_run), str(tmp_path / "m.keras")])
+    assert result.exit_code == 0, result.output
+    assert oct((tmp_path / "m.keras").stat().st_mode & 0o777) == "0o644"
+    exported = keras.saving.load_model(tmp_path / "m.keras")
+    original = load_run_model(trained_run)
+    assert all(np.array_equal(a, b) for a, b in zip(exported.get_weights(), original.get_weights()))
+    assert exported.data_description == json.loads((trained_run / "data.json").read_text())
+    from_file = sample_run(tmp_path / "m.keras", tmp_path / "a", SampleConfig(num_outputs=2, steps=24, k=5))
+    from_run = sample_run(trained_run, tmp_path / "b", SampleConfig(num_outputs=2, steps=24, k=5))
+    assert from_file["steps_per_quarter"] == from_run["steps_per_quarter"]
+    for output in from_run["outputs"]:  # same weights, same seed: the same music
+        assert (tmp_path / "a" / output["midi"]).read_bytes() == (tmp_path / "b" / output["midi"]).read_bytes()
+    wrong = CliRunner().invoke(main, ["export", str(trained_run), str(tmp_path / "m.h5")])
+    assert wrong.exit_code == 2 and "must end in .keras" in wrong.output
