@@ -100,7 +100,7 @@ def main() -> None:
     rates = reader_rates(records)
     keys = key_comparison(args.key_pieces)
     total_bytes = sum(s["bytes"] for split in info["splits"].values() for s in split["shards"])
-    cells = sum(info["pitch_histogram"])
+    cells = sum(sum(histogram) for histogram in info["pitch_histograms"].values())
     frames = sum(split["frames"] for split in info["splits"].values())
     lines = [
         "# Records speed",

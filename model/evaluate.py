@@ -23,10 +23,13 @@ import numpy as np
 
 from common.files import write_json_atomic
 from model.config import EvaluateConfig
+from model.accuracy import expected_accuracy
+from model.bootstrap import bootstrap_interval, per_frame_mean, piece_sums, pooled_ratio
+from model.floors import (PreviousFrameModel, bernoulli_accuracy, bernoulli_nll, copy_previous_accuracy,
+                          previous_frames)
 from model.likelihood import CHUNK, frame_nll, frames_and_biases
-from model.rnn_rbm import MIN_KEY_PROBABILITY
 from model.run_folder import RunFolderError, load_run_model, read_data
-from pipelines.records import RecordsError, load_info
+from pipelines.records import RecordsError, key_frequencies, load_info
 
 # Boulanger-Lewandowski et al. (2012), test NLL per time step.
 PUBLISHED_NLL = {
@@ -36,6 +39,13 @@ PUBLISHED_NLL = {
     "jsb": {"RNN-RBM": 6.27, "RNN-NADE": 5.19},
 }
 PUBLISHED_BERNOULLI = 11.0  # "about 11" for the independent Bernoulli baseline
+PUBLISHED_ACCURACY = {"nottingham": {"RNN-RBM": 0.754}}  # frame-level accuracy, as cited in ../shared/data/README
+POSITION_SPLIT = 100  # NLL is also reported over frames 1-100 of each piece and over the frames after them
+CONVENTIONS = ("NLL: per frame over the split, first frame included (predicted from the learned initial state), "
+               "log Z by AIS; accuracy: expected ACC_t = TP/(TP+FP+FN) per time step over samples of p(v_t | v_<t), "
+               "averaged with every time step weighted equally (a silent frame predicted silent scores 1); "
+               "accuracy_pooled: Bay et al.'s sum TP / sum (TP+FP+FN) over all frames and samples; "
+               "intervals: 95 % bootstrap over pieces; floors fitted on the train split only")
 
 
 class EvaluationError(Exception):
@@ -50,26 +60,56 @@ def benchmark_name(info: dict) -> str | None:
     return None
 
 
-def frame_counts(predicted: np.ndarray, truth: np.ndarray) -> tuple[int, int, int]:
-    """(TP, FP, FN) of binary frames."""
-    predicted, truth = predicted.astype(bool), truth.astype(bool)
-    return int((predicted & truth).sum()), int((predicted & ~truth).sum()), int((~predicted & truth).sum())
+def _train_rolls(records_dir: Path, batch_size: int = 64) -> tuple[np.ndarray, list[int]]:
+    """Every frame of the train split (F, 88), pieces concatenated, and their lengths."""
+    import tensorflow as tf
+
+    from pipelines.dataset import make_dataset
+
+    frames, lengths = [], []
+    for rolls, batch_lengths in make_dataset(records_dir, "train", seq_len=None, batch_size=batch_size, shuffle=False):
+        frames.append(tf.boolean_mask(rolls, tf.sequence_mask(batch_lengths, tf.shape(rolls)[1])).numpy())
+        lengths += batch_lengths.numpy().tolist()
+    return np.concatenate(frames), lengths
 
 
-def accuracy(tp: int, fp: int, fn: int) -> float:
-    return tp / (tp + fp + fn) if tp + fp + fn else 1.0
+def _positions(lengths: list[int]) -> np.ndarray:
+    """Each frame's index within its piece (pieces concatenated)."""
+    return np.concatenate([np.arange(n) for n in lengths]) if lengths else np.zeros(0, int)
 
 
-def bernoulli_nll(frames: np.ndarray, frequencies: np.ndarray) -> np.ndarray:
-    """NLL of each frame (F, 88) under independent Bernoulli keys with the given frequencies."""
-    p = np.clip(frequencies, MIN_KEY_PROBABILITY, 1 - MIN_KEY_PROBABILITY)
-    return -(frames * np.log(p) + (1 - frames) * np.log(1 - p)).sum(axis=1)
+def _figures(nll: np.ndarray | None, accuracy: np.ndarray, counts, lengths: list[int], seed: int) -> dict:
+    """NLL and accuracy with their 95 % intervals over pieces; ``counts`` (F, 3) per-frame TP, FP, FN."""
+    counts = np.asarray(counts, np.float64)
+    figures = {}
+    if nll is not None:
+        figures.update({"nll": per_frame_mean(nll, lengths, seed)["mean"],
+                        "nll_ci95": per_frame_mean(nll, lengths, seed)["ci95"]})
+    expected = per_frame_mean(accuracy, lengths, seed)
+    pooled = pooled_ratio(counts[:, 0], counts.sum(1), lengths, seed)
+    figures.update({"accuracy": expected["mean"], "accuracy_ci95": expected["ci95"],
+                    "accuracy_pooled": pooled["mean"], "accuracy_pooled_ci95": pooled["ci95"]})
+    return figures
+
+
+def _by_position(nll: np.ndarray, lengths: list[int], seed: int) -> dict:
+    """NLL over frames 1-100 of each piece and over the frames after them, with intervals."""
+    positions = _positions(lengths)
+    result = {}
+    for name, inside in (("frames_1_100", positions < POSITION_SPLIT), ("frames_101_on", positions >= POSITION_SPLIT)):
+        counts = piece_sums(inside.astype(np.float64), lengths)
+        sums = piece_sums(np.where(inside, nll, 0.0), lengths)
+        if counts.sum() == 0:
+            result[name] = {"frames": 0, "pieces": 0}
+            continue
+        keep = counts > 0
+        result[name] = {"frames": int(counts.sum()), "pieces": int(keep.sum()), "nll": float(sums.sum() / counts.sum()),
+                        "nll_ci95": list(bootstrap_interval(sums[keep], counts[keep], seed=seed))}
+    return result
 
 
 def evaluate_run(run_dir: Path, records_dir: Path | None, config: EvaluateConfig, progress=None) -> dict:
     """Evaluates the run on one split; writes and returns ``eval-<split>.json`` in ``run_dir``."""
-    import tensorflow as tf
-
     run_dir = Path(run_dir)
     try:
         data = read_data(run_dir)
@@ -82,30 +122,34 @@ def evaluate_run(run_dir: Path, records_dir: Path | None, config: EvaluateConfig
         model = load_run_model(run_dir, config.weights)
     except (RunFolderError, RecordsError) as err:
         raise EvaluationError(str(err)) from err
-    frequencies = np.array(info["pitch_histogram"], dtype=np.float64) / max(info["splits"]["train"]["frames"], 1)
+    frequencies = key_frequencies(info, "train")
     started = time.monotonic()
     frames, visible_bias, hidden_bias, lengths = frames_and_biases(model, records_dir, config.split, config.batch_size)
+    previous = previous_frames(frames, lengths)
     bar = progress(len(frames)) if progress else None
-    nll, errors, tp, fp, fn = [], [], 0, 0, 0
+    nll, errors, accuracy, counts = [], [], [], []
     for start in range(0, len(frames), CHUNK):
         v = frames[start:start + CHUNK]
         bv, bh = visible_bias[start:start + CHUNK], hidden_bias[start:start + CHUNK]
         chunk_nll, error = frame_nll(model, v, bv, bh, config.ais_chains, config.ais_betas, config.seed + start)
         nll.append(chunk_nll)
         errors.append(error)
-        pad = CHUNK - len(v)  # one shape for the compiled chain
-        _, mean, _ = model.rbm.gibbs(np.pad(np.zeros_like(v), [[0, pad], [0, 0]]), np.pad(bv, [[0, pad], [0, 0]]),
-                                     np.pad(bh, [[0, pad], [0, 0]]), config.accuracy_k,
-                                     tf.constant([config.seed, 7919 + start], tf.int64), model.sampler)
-        counts = frame_counts(mean.numpy()[: len(v)] >= 0.5, v)
-        tp, fp, fn = tp + counts[0], fp + counts[1], fn + counts[2]
+        chunk_accuracy, chunk_counts = expected_accuracy(
+            model.rbm.W, bv, bh, previous[start:start + CHUNK], v, chains=config.accuracy_chains,
+            burn_in=config.accuracy_burn_in, samples=config.accuracy_samples, seed=config.seed + start)
+        accuracy.append(chunk_accuracy)
+        counts.append(chunk_counts)
         if bar is not None:
             bar.update(len(v))
     if bar is not None:
         bar.close()
-    offsets = np.cumsum([0] + lengths)
     nll_all, error_all = np.concatenate(nll), np.concatenate(errors)
+    offsets = np.cumsum([0] + lengths)
     per_sequence = [nll_all[a:b].mean() for a, b in zip(offsets[:-1], offsets[1:]) if b > a]
+    train_frames, train_lengths = _train_rolls(records_dir)
+    previous_model = PreviousFrameModel(train_frames, train_lengths, frequencies)
+    copy_accuracy, copy_counts = copy_previous_accuracy(frames, lengths)
+    random_accuracy, random_counts = bernoulli_accuracy(frames, frequencies, seed=config.seed)
     benchmark = benchmark_name(info)
     result = {
         "stage": "evaluate",
@@ -115,31 +159,58 @@ def evaluate_run(run_dir: Path, records_dir: Path | None, config: EvaluateConfig
         "settings": asdict(config),
         "frames": int(len(nll_all)),
         "sequences": len(per_sequence),
-        "nll": float(nll_all.mean()),
+        **_figures(nll_all, np.concatenate(accuracy), np.concatenate(counts), lengths, config.seed),
         "nll_standard_error": float(math.sqrt((error_all ** 2).sum()) / len(error_all)),
         "nll_per_sequence": float(np.mean(per_sequence)),
-        "accuracy": accuracy(tp, fp, fn),
-        "true_positives": tp, "false_positives": fp, "false_negatives": fn,
+        "nll_by_position": _by_position(nll_all, lengths, config.seed),
+        "floors": {
+            "independent_keys": _figures(bernoulli_nll(frames, frequencies), random_accuracy, random_counts, lengths,
+                                         config.seed),
+            "previous_frame": _figures(previous_model.nll(frames, lengths), copy_accuracy, copy_counts, lengths,
+                                       config.seed),
+        },
         "bernoulli_nll": float(bernoulli_nll(frames, frequencies).mean()),
         "benchmark": benchmark,
         "published": PUBLISHED_NLL.get(benchmark or "", {}),
+        "published_accuracy": PUBLISHED_ACCURACY.get(benchmark or "", {}),
         "seconds": round(time.monotonic() - started, 1),
-        "conventions": "per frame over the split, first frame included (predicted from the initial state); "
-                       "accuracy = TP/(TP+FP+FN) of thresholded expected frames",
+        "conventions": CONVENTIONS,
     }
     write_json_atomic(run_dir / f"eval-{config.split}.json", result)
     return result
 
 
+def _interval(figure: dict, name: str, scale: float = 1.0, digits: int = 2) -> str:
+    low, high = figure.get(f"{name}_ci95", [float("nan")] * 2)
+    return f"[{scale * low:.{digits}f}, {scale * high:.{digits}f}]"
+
+
 def result_table(result: dict) -> str:
-    lines = [f"{'model':<34} {'NLL/step':>10} {'accuracy':>9}", "-" * 55,
-             f"{'this run':<34} {result['nll']:>7.3f} +- {result['nll_standard_error']:.3f}"
-             f" {100 * result['accuracy']:>7.1f} %",
-             f"{'independent Bernoulli (this data)':<34} {result['bernoulli_nll']:>10.3f}"]
+    """The evaluation as a text table: this run, the two floors, the published figures."""
+    header = f"{'model':<36} {'NLL/step':>8} {'95 % CI':>16} {'accuracy':>9} {'95 % CI':>14} {'pooled':>7}"
+    lines = [header, "-" * len(header)]
+
+    def row(name: str, figure: dict) -> str:
+        nll = f"{figure['nll']:>8.3f} {_interval(figure, 'nll', digits=3):>16}" if "nll" in figure else " " * 25
+        return (f"{name:<36} {nll} {100 * figure['accuracy']:>8.1f}% {_interval(figure, 'accuracy', 100, 1):>14} "
+                f"{100 * figure['accuracy_pooled']:>6.1f}%")
+
+    lines.append(row("this run", result))
+    lines.append(row("floor: previous frame (Markov keys)", result["floors"]["previous_frame"]))
+    lines.append(row("floor: independent keys", result["floors"]["independent_keys"]))
     for name, value in result["published"].items():
-        lines.append(f"{name + ' (published)':<34} {value:>10.2f}")
+        accuracy = result.get("published_accuracy", {}).get(name)
+        lines.append(f"{name + ' (published)':<36} {value:>8.2f} {'':>16}"
+                     + (f" {100 * accuracy:>8.1f}%" if accuracy else ""))
     if result["published"]:
-        lines.append(f"{'independent Bernoulli (published)':<34} {'~' + str(PUBLISHED_BERNOULLI):>10}")
+        lines.append(f"{'independent keys (published)':<36} {'~' + str(PUBLISHED_BERNOULLI):>8}")
+    positions = result.get("nll_by_position", {})
+    for name, label in (("frames_1_100", "frames 1-100"), ("frames_101_on", "frames 101 on")):
+        part = positions.get(name, {})
+        if part.get("frames"):
+            lines.append(f"{'this run, ' + label + ' of each piece':<36} {part['nll']:>8.3f} "
+                         f"{_interval(part, 'nll', digits=3):>16}   ({part['frames']:,} frames of {part['pieces']} pieces)")
     lines.append(f"{result['frames']:,} frames of {result['sequences']} sequences, split {result['split']}, "
-                 f"{result['seconds']} s")
+                 f"{result['seconds']} s; AIS error of the NLL +-{result['nll_standard_error']:.3f}; "
+                 "accuracy: expected per time step, pooled: Bay et al.")
     return "\n".join(lines)

@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from model.config import SAMPLE_MODES as MODES
 from model.rbm import hidden_probability, stream_states, unit_interval, visible_probability, xorshift32
 from model.rnn_rbm import RnnRbm
 
-MODES = ("sample", "mean", "argmax", "top-n")
 
 
 def generate_rolls(model: RnnRbm, num_outputs: int, steps: int, *, k: int = 25, seed: int = 0,

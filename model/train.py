@@ -27,7 +27,7 @@ from common.files import write_bytes_atomic, write_json_atomic, write_text_atomi
 from model.config import TrainConfig
 from model.run_folder import RUN_DIRS, RUN_FILES, data_description
 from pipelines.pianoroll import roll_to_png
-from pipelines.records import RecordsError, load_info
+from pipelines.records import RecordsError, key_frequencies, load_info
 
 # settings that may change between invocations of one run: they extend or observe it, not define it
 EXTENDABLE = {"epochs", "patience", "checkpoint_every", "image_every"}
@@ -183,8 +183,7 @@ def train(records_dir: Path, run_dir: Path, config: TrainConfig, *, restart: boo
     else:
         state = {}
         if config.init_visible_bias:
-            frames = max(info["splits"]["train"]["frames"], 1)
-            model.set_visible_bias_from_frequencies(np.array(info["pitch_histogram"]) / frames)
+            model.set_visible_bias_from_frequencies(key_frequencies(info, "train"))
         if config.pretrain_epochs:
             pretrain_rbm(model, records_dir, config, log)
         write_json_atomic(run_dir / "model.json", model.get_config())

@@ -19,18 +19,16 @@ from pathlib import Path
 
 import numpy as np
 
-from common.files import write_text_atomic
+from common.files import write_json_atomic
 from curate.file_curation import parse_song
 from curate.isolation import Failure, IsolatedPool
 from curate.manifest import read_manifest
 from curate.scores import clean_relpath
 from pipelines.keys import estimate_key
 from pipelines.pianoroll import HIGHEST_PITCH, KEYS, LOWEST_PITCH, active_cells, notes_to_grid
-from pipelines.records import DATASET_INFO, SPLITS, encode_example, shard_name, write_shard
+from pipelines.records import DATASET_INFO, FORMAT_VERSION, SPLITS, encode_example, shard_name, write_shard
 from pipelines.records_config import DEFAULT_STEPS_PER_QUARTER, RecordsConfig
 from pipelines.standard_datasets import guess_steps_per_quarter, load_benchmark_pickle, sequence_to_cells
-
-FORMAT_VERSION = 1
 
 
 class BuildError(Exception):
@@ -219,9 +217,9 @@ def build_records(out_dir: Path, config: RecordsConfig, *, clean_dir: Path | Non
     for stale in out_dir.glob("*.tfrecord"):
         if stale.name not in written:
             stale.unlink()
-    histogram = np.zeros(KEYS, dtype=np.int64)
-    for piece in pieces:
-        histogram += np.bincount(piece.cells % KEYS, minlength=KEYS)
+    histograms = {split: np.zeros(KEYS, dtype=np.int64) for split in SPLITS}
+    for piece in pieces:  # the pieces as they are, without the transposed copies
+        histograms[piece.split] += np.bincount(piece.cells % KEYS, minlength=KEYS)
     counts: dict[str, int] = {}
     for piece in pieces:
         for name, value in piece.counts.items():
@@ -238,11 +236,11 @@ def build_records(out_dir: Path, config: RecordsConfig, *, clean_dir: Path | Non
         "steps_per_quarter": config.steps_per_quarter,
         "dt": config.dt,
         "splits": splits,
-        "pitch_histogram": histogram.tolist(),
+        "pitch_histograms": {split: histogram.tolist() for split, histogram in histograms.items()},
         "dropped": {**dropped, **{k: v for k, v in counts.items() if v}},
         "pieces": [{"piece": p.name, "sha256": p.sha256, "split": p.split, "frames": p.num_frames,
                     "key": p.key, "key_shift": p.shift} for p in pieces],
         "seconds": round(time.monotonic() - started, 2),
     }
-    write_text_atomic(out_dir / DATASET_INFO, json.dumps(info, indent=1) + "\n")
+    write_json_atomic(out_dir / DATASET_INFO, info)
     return info

@@ -26,6 +26,7 @@ from common.files import atomic_path
 from pipelines.pianoroll import KEYS
 
 DATASET_INFO = "dataset.json"
+FORMAT_VERSION = 2  # 2: per-split pitch histograms (1 counted every split together)
 SPLITS = ("train", "valid", "test")
 
 
@@ -69,9 +70,20 @@ def load_info(records_dir: Path) -> dict:
         raise RecordsError(f"{records_dir} is not a records folder (no {DATASET_INFO}); "
                            "make one with `pianorbm build-records`")
     try:
-        return json.loads(path.read_text())
+        info = json.loads(path.read_text())
     except json.JSONDecodeError as err:
         raise RecordsError(f"{path} is not valid JSON ({err}); rebuild the records") from err
+    if info.get("format", 1) < FORMAT_VERSION:
+        raise RecordsError(f"{records_dir} was built by an older pianorbm (records format {info.get('format', 1)}, "
+                           f"now {FORMAT_VERSION}); run the same build-records command again to rebuild it")
+    return info
+
+
+def key_frequencies(info: dict, split: str = "train") -> np.ndarray:
+    """Each key's share of the frames of one split (88,), from that split alone: statistics used
+    for training or baselines come from the train split, never from the data they are tested on."""
+    frames = info["splits"][split]["frames"]
+    return np.asarray(info["pitch_histograms"][split], dtype=np.float64) / max(frames, 1)
 
 
 def shard_paths(records_dir: Path, info: dict, split: str, verify: bool = True) -> list[str]:

@@ -148,9 +148,9 @@ def _corpus_section(manifest: pd.DataFrame | None, info: dict | None) -> str:
     if info is None:
         pitches = _missing("No records yet: the pitch histogram comes from build-records.")
     else:
-        histogram = info["pitch_histogram"]
+        histogram = info["pitch_histograms"]["train"]
         labels = [_pitch_label(key, info["lowest_pitch"]) for key in range(len(histogram))]
-        pitches = bar_chart([float(v) for v in histogram], labels, "Pitches (active frames per key, all splits)",
+        pitches = bar_chart([float(v) for v in histogram], labels, "Pitches (active frames per key, train split)",
                             "key", "frames")
     return _section("corpus", "Corpus", pitches + _duration_histogram(manifest, info))
 
@@ -199,19 +199,32 @@ def _training_section(run: Path) -> str:
     return _section("training", "Training", facts + charts)
 
 
+def _with_interval(figure: dict, name: str, scale: float = 1.0, digits: int = 3, unit: str = "") -> str:
+    if name not in figure:
+        return ""
+    low, high = figure.get(f"{name}_ci95", [None, None])
+    interval = f" [{scale * low:.{digits}f}, {scale * high:.{digits}f}]" if low is not None else ""
+    return f"{scale * figure[name]:.{digits}f}{unit}{interval}"
+
+
 def _evaluation_section(run: Path) -> str:
-    results = [r for r in (_read_json(p) for p in sorted(run.glob("eval-*.json"))) if r]
+    results = [r for r in (_read_json(p) for p in sorted(run.glob("eval-*.json"))) if r and "floors" in r]
     if not results:
         return _section("evaluation", "Evaluation", _missing("Not evaluated (add an [evaluate] section to the config)."))
     rows = []
     for r in results:
-        rows.append([f"this run ({r['split']})", f"{r['nll']:.3f} ± {r['nll_standard_error']:.3f}",
-                     f"{100 * r['accuracy']:.1f} %", r["frames"]])
-        rows.append([f"independent Bernoulli ({r['split']})", f"{r['bernoulli_nll']:.3f}", "", r["frames"]])
+        named = [(f"this run ({r['split']})", r), ("floor: previous frame (per-key Markov)", r["floors"]["previous_frame"]),
+                 ("floor: independent keys", r["floors"]["independent_keys"])]
+        for name, figure in named:
+            rows.append([name, _with_interval(figure, "nll"), _with_interval(figure, "accuracy", 100, 1, " %"),
+                         _with_interval(figure, "accuracy_pooled", 100, 1, " %"), r["frames"]])
         for model, nll in r.get("published", {}).items():
-            rows.append([f"{model}, Boulanger-Lewandowski et al. 2012", f"{nll:.2f}", "", ""])
+            accuracy = r.get("published_accuracy", {}).get(model)
+            rows.append([f"{model}, Boulanger-Lewandowski et al. 2012", f"{nll:.2f}",
+                         f"{100 * accuracy:.1f} %" if accuracy else "", "", ""])
     note = escape(results[0].get("conventions", ""))
-    body = (_table(["model", "NLL per time step", "frame accuracy", "frames"], rows, {1, 2, 3})
+    body = (_table(["model", "NLL per time step [95 % CI]", "expected accuracy [95 % CI]", "pooled accuracy (Bay)",
+                    "frames"], rows, {1, 2, 3, 4})
             + f'<p class="muted">{note}; AIS with {results[0]["settings"]["ais_chains"]} chains x '
               f'{results[0]["settings"]["ais_betas"]} inverse temperatures.</p>')
     return _section("evaluation", "Evaluation", body)

@@ -5,7 +5,10 @@ import pytest
 
 from model.ais import exact_log_partition, log_partition
 from model.config import EvaluateConfig, TrainConfig
-from model.evaluate import accuracy, evaluate_run, frame_counts
+from model.accuracy import expected_accuracy, frame_accuracy, frame_counts, pooled_accuracy
+from model.bootstrap import bootstrap_interval, per_frame_mean
+from model.evaluate import evaluate_run, result_table
+from model.floors import bernoulli_nll, copy_previous_accuracy
 from model.run_folder import load_run_model
 from model.train import train
 
@@ -23,10 +26,71 @@ def test_ais_matches_the_exact_log_partition_function(hidden):
 
 
 def test_frame_accuracy_counts():
-    truth = np.array([[1, 1, 0, 0], [0, 1, 0, 1], [0, 0, 0, 0]])
-    predicted = np.array([[1, 0, 0, 0], [0, 1, 1, 1], [0, 0, 0, 0]])
-    assert frame_counts(predicted, truth) == (3, 1, 1)
-    assert accuracy(3, 1, 1) == pytest.approx(0.6)
+    truth = np.array([[1, 1, 0, 0], [0, 1, 0, 1], [0, 0, 0, 0], [1, 0, 0, 0]])
+    predicted = np.array([[1, 0, 0, 0], [0, 1, 1, 1], [0, 0, 0, 0], [0, 0, 0, 0]])
+    assert frame_counts(predicted, truth).tolist() == [[1, 0, 1], [2, 1, 0], [0, 0, 0], [0, 0, 1]]
+    assert frame_accuracy(predicted, truth).tolist() == pytest.approx([0.5, 2 / 3, 1.0, 0.0])
+    assert pooled_accuracy(*frame_counts(predicted, truth).sum(0)) == pytest.approx(3 / 6)
+
+
+def _split_frames(records, split):
+    import tensorflow as tf
+
+    from pipelines.dataset import make_dataset
+
+    frames, lengths = [], []
+    for rolls, batch_lengths in make_dataset(records, split, seq_len=None, batch_size=64, shuffle=False):
+        frames.append(tf.boolean_mask(rolls, tf.sequence_mask(batch_lengths, tf.shape(rolls)[1])).numpy())
+        lengths += batch_lengths.numpy().tolist()
+    return np.concatenate(frames), lengths
+
+
+def test_the_independent_keys_floor_on_jsb_test_uses_the_train_split_only(jsb_records):
+    from pipelines.records import key_frequencies, load_info
+
+    frames, _ = _split_frames(jsb_records, "test")
+    info = load_info(jsb_records)
+    assert bernoulli_nll(frames, key_frequencies(info, "train")).mean() == pytest.approx(11.06, abs=0.01)
+    everything = sum(np.array(info["pitch_histograms"][s]) for s in ("train", "valid", "test"))
+    leaky = everything / info["splits"]["train"]["frames"]  # the old, leaking statistic
+    assert bernoulli_nll(frames, leaky).mean() == pytest.approx(11.97, abs=0.01)
+
+
+def test_expected_accuracy_is_one_for_the_truth_and_zero_for_silence(jsb_records):
+    frames, lengths = _split_frames(jsb_records, "test")
+    frames = frames[:1000]
+    weights = np.zeros((88, 4), np.float32)
+    hidden_bias = np.zeros((len(frames), 4), np.float32)
+    previous = np.zeros_like(frames)
+    certain = np.where(frames > 0, 30.0, -30.0).astype(np.float32)  # an RBM that puts all mass on the truth
+    truth, counts = expected_accuracy(weights, certain, hidden_bias, previous, frames, chains=2, burn_in=1,
+                                      samples=3, seed=0)
+    assert truth.tolist() == [1.0] * len(frames) and counts[:, 1:].sum() == 0
+    silent = np.full_like(certain, -30.0)
+    silence, counts = expected_accuracy(weights, silent, hidden_bias, previous, frames, chains=2, burn_in=1,
+                                        samples=3, seed=0)
+    sounding = frames.any(1)
+    assert silence[sounding].max() == 0.0 and silence[~sounding].min() == 1.0 and counts[:, 0].sum() == 0
+    half = np.zeros_like(certain)  # every key a fair coin: ACC well below 1, above 0
+    coin, _ = expected_accuracy(weights, half, hidden_bias, previous, frames, chains=4, burn_in=1, samples=8, seed=0)
+    assert 0.02 < coin.mean() < 0.1
+
+
+def test_copy_previous_floor_on_jsb_test(jsb_records):
+    frames, lengths = _split_frames(jsb_records, "test")
+    accuracy, counts = copy_previous_accuracy(frames, lengths)
+    assert len(accuracy) == 4725 and 0.2 < accuracy.mean() < 0.35
+    assert pooled_accuracy(*counts.sum(0)) < accuracy.mean()  # long held chords weigh more when pooled
+
+
+def test_bootstrap_interval_over_pieces():
+    lengths = [10] * 50
+    values = np.concatenate([np.full(10, float(i % 5)) for i in range(50)])
+    figure = per_frame_mean(values, lengths)
+    low, high = figure["ci95"]
+    assert figure["mean"] == pytest.approx(2.0)
+    assert low < figure["mean"] < high and high - low < 1.0
+    assert bootstrap_interval(np.full(20, 3.0), np.full(20, 1.0)) == (3.0, 3.0)  # identical pieces: no spread
 
 
 @pytest.fixture(scope="module")
@@ -42,21 +106,22 @@ def test_zero_weights_give_the_independent_bernoulli_likelihood(small_run, jsb_r
     for layer in (model.rbm.W, model.to_visible_bias.kernel, model.to_hidden_bias.kernel):
         layer.assign(np.zeros(layer.shape, np.float32))
     info = json.loads((jsb_records / "dataset.json").read_text())
-    frequencies = np.array(info["pitch_histogram"]) / info["splits"]["train"]["frames"]
+    frequencies = np.array(info["pitch_histograms"]["train"]) / info["splits"]["train"]["frames"]
     model.set_visible_bias_from_frequencies(frequencies)
     zero_run = tmp_path / "zero"
     zero_run.mkdir()
     for name in ("model.json", "data.json", "train.json"):
         (zero_run / name).write_text((small_run / name).read_text())
     model.save_weights(zero_run / "best.weights.h5")
-    result = evaluate_run(zero_run, None, EvaluateConfig(split="valid", ais_chains=4, ais_betas=20))
+    result = evaluate_run(zero_run, None, EvaluateConfig(split="valid", ais_chains=4, ais_betas=20, accuracy_chains=2, accuracy_burn_in=5, accuracy_samples=5))
     assert result["nll"] == pytest.approx(result["bernoulli_nll"], abs=2e-3)
     assert result["nll_standard_error"] < 1e-6  # with W = 0 every AIS weight is exact
     assert 10 < result["nll"] < 13  # the published independent baseline is about 11
 
 
 def test_evaluation_is_reproducible_after_reload(small_run):
-    config = EvaluateConfig(split="valid", ais_chains=4, ais_betas=50)
+    config = EvaluateConfig(split="valid", ais_chains=4, ais_betas=50, accuracy_chains=2, accuracy_burn_in=5,
+                            accuracy_samples=5)
     first = evaluate_run(small_run, None, config)
     second = evaluate_run(small_run, None, config)
     for key in ("nll", "nll_standard_error", "accuracy", "frames", "bernoulli_nll"):
@@ -64,3 +129,12 @@ def test_evaluation_is_reproducible_after_reload(small_run):
     assert first["frames"] == 4602 and first["benchmark"] == "jsb"
     assert (small_run / "eval-valid.json").exists()
     assert first["nll"] < first["bernoulli_nll"] + 1  # a trained model is not far worse than independent keys
+    for figure in (first, first["floors"]["previous_frame"], first["floors"]["independent_keys"]):
+        assert figure["nll_ci95"][0] < figure["nll"] < figure["nll_ci95"][1]
+        assert figure["accuracy_ci95"][0] <= figure["accuracy"] <= figure["accuracy_ci95"][1]
+        assert 0 <= figure["accuracy_pooled"] <= 1
+    assert first["floors"]["independent_keys"]["nll"] == pytest.approx(first["bernoulli_nll"])
+    assert first["nll_by_position"]["frames_1_100"]["frames"] + \
+        first["nll_by_position"]["frames_101_on"]["frames"] == first["frames"]
+    table = result_table(first)
+    assert "floor: previous frame" in table and "floor: independent keys" in table and "6.27" in table

@@ -39,7 +39,9 @@ k = 5
 [evaluate]
 ais_chains = 4
 ais_betas = 20
-accuracy_k = 2
+accuracy_chains = 2
+accuracy_burn_in = 2
+accuracy_samples = 2
 """
 
 
@@ -280,7 +282,9 @@ def test_a_benchmark_pickle_goes_straight_to_records_and_the_report_shows_the_pa
         [evaluate]
         ais_chains = 2
         ais_betas = 10
-        accuracy_k = 1
+        accuracy_chains = 1
+        accuracy_burn_in = 1
+        accuracy_samples = 1
     """))
     result = run_pipeline(load_pipeline_config(tmp_path / "jsb.toml", tmp_path / "out"), log=lambda _: None)
     assert [o.stage for o in result.outcomes] == ["records", "train", "sample", "evaluate"]
