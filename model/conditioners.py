@@ -11,9 +11,10 @@ import keras
 import tensorflow as tf
 
 CELLS = {
-    "rnn": lambda units, dtype: keras.layers.SimpleRNN(units, activation="tanh", return_sequences=True, dtype=dtype),
-    "gru": lambda units, dtype: keras.layers.GRU(units, return_sequences=True, dtype=dtype),
-    "lstm": lambda units, dtype: keras.layers.LSTM(units, return_sequences=True, dtype=dtype),
+    "rnn": lambda units, dtype: keras.layers.SimpleRNN(units, activation="tanh", return_sequences=True,
+                                                       return_state=True, dtype=dtype),
+    "gru": lambda units, dtype: keras.layers.GRU(units, return_sequences=True, return_state=True, dtype=dtype),
+    "lstm": lambda units, dtype: keras.layers.LSTM(units, return_sequences=True, return_state=True, dtype=dtype),
 }
 
 
@@ -48,13 +49,18 @@ class Conditioner(keras.layers.Layer):
     def initial_states(self, batch_size):
         return [tf.tile(tf.cast(state, self.compute_dtype)[None, :], [batch_size, 1]) for state in self.initial]
 
-    def call(self, frames, training=None):
+    def call(self, frames, training=None, initial_states=None, return_states=False):
+        """u_{t-1} for every step; from ``initial_states`` (a list, as returned) instead of the learned
+        state when given, e.g. the state a previous chunk of the same pieces ended in; with
+        ``return_states``, also the states after the last frame."""
         batch = tf.shape(frames)[0]
         frames = tf.cast(frames, self.compute_dtype)
-        states = self.initial_states(batch)
-        outputs = self.recurrent(frames, initial_state=states if self.state_count > 1 else states[0],
-                                 training=training)
-        return tf.concat([states[0][:, None, :], outputs[:, :-1, :]], axis=1)
+        states = self.initial_states(batch) if initial_states is None else \
+            [tf.cast(state, self.compute_dtype) for state in initial_states]
+        outputs, *final = self.recurrent(frames, initial_state=states if self.state_count > 1 else states[0],
+                                         training=training)
+        before = tf.concat([states[0][:, None, :], outputs[:, :-1, :]], axis=1)
+        return (before, final) if return_states else before
 
     def step(self, frame, states):
         """One step for generation: frame (B, 88), states -> (u_t (B, units), new states)."""

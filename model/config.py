@@ -29,20 +29,26 @@ class TrainConfig:
                                        "exact Philox.", choices=("xorshift", "philox"))
     optimizer: str = setting("adam", "Optimizer.", choices=("adam", "sgd"))
     learning_rate: float = setting(1e-3, "Learning rate.", low=0, low_open=True)
-    lr_decay: float = setting(0.98, "Learning-rate factor per epoch.", low=0, high=1, low_open=True)
-    epochs: int = setting(50, "Most epochs.", low=1)
-    batch_size: int = setting(64, "Windows per batch.", low=1)
-    seq_len: int = setting(100, "Frames per training window.", low=2)
-    pad_windows: bool = setting(True, "Train on every frame: short pieces and piece ends become zero-padded, masked "
-                                      "windows (otherwise they are left out).")
+    lr_decay: float = setting(1.0, "Learning-rate factor per epoch.", low=0, high=1, low_open=True)
+    epochs: int = setting(500, "Most epochs (training normally stops earlier, by --patience).", low=1)
+    batching: str = setting("pieces", "pieces: whole pieces batched by length, each trained chunk by chunk of "
+                                      "--seq-len frames with the recurrent state carried across chunks (as evaluation "
+                                      "runs them); windows: random windows of --seq-len frames, each from the initial "
+                                      "state (the earlier recipe).", choices=("pieces", "windows"))
+    batch_size: int = setting(8, "Pieces (or windows) per batch, at --seq-len frames; buckets of shorter pieces hold "
+                                  "proportionally more.", low=1)
+    seq_len: int = setting(100, "Frames per chunk of truncated backpropagation (pieces) or per window.", low=2)
+    pad_windows: bool = setting(True, "With --batching windows: train on every frame; short pieces and piece ends "
+                                      "become zero-padded, masked windows (otherwise they are left out).")
     pretrain_epochs: int = setting(0, "Epochs of CD on the RBM alone (frames as independent) before the whole model "
                                       "trains.", low=0)
-    validation_nll_every: int = setting(0, "Epochs between validation NLLs (AIS, 8 chains x 100 temperatures); when "
-                                           "set, they pick the best weights and drive early stopping instead of the "
-                                           "reconstruction monitor (0: never).", low=0)
+    validation_nll_every: int | None = setting(
+        None, "Epochs between validation NLLs (AIS, 8 chains x 100 temperatures, on the first 5,000 valid frames) "
+              "[about every 50,000 training frames]; they pick the best weights and drive early stopping (0: never; "
+              "then the reconstruction monitor does, every epoch).", low=0)
     seed: int = setting(0, "Random seed (weights, data order, Gibbs chains).")
-    patience: int = setting(10, "Stop after this many epochs without a better validation figure (0: never).", low=0)
-    checkpoint_every: int = setting(100, "Steps between checkpoints (one is always taken per epoch; 0: per epoch "
+    patience: int = setting(10, "Stop after this many validations without a better figure (0: never).", low=0)
+    checkpoint_every: int = setting(100, "Batches between checkpoints (one is always taken per epoch; 0: per epoch "
                                          "only).", low=0)
     image_every: int = setting(5, "Epochs between sample pictures (0: none).", low=0)
     mixed_precision: bool = setting(False, "float16 conditioner (for GPUs); the RBM stays float32.")

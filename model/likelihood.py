@@ -11,9 +11,10 @@ import numpy as np
 CHUNK = 2048  # frames per compiled AIS / Gibbs call
 
 
-def frames_and_biases(model, records_dir: Path, split: str, batch_size: int = 16):
+def frames_and_biases(model, records_dir: Path, split: str, batch_size: int = 16, max_frames: int | None = None):
     """Every frame of a split (F, 88) with its RBM's biases (F, 88), (F, hidden), and the sequence
-    lengths, each sequence run from the initial state."""
+    lengths, each sequence run from the initial state; with ``max_frames``, only the first batches
+    of pieces (in the records' fixed order) up to at least that many frames."""
     import tensorflow as tf
 
     from pipelines.dataset import make_dataset
@@ -26,6 +27,8 @@ def frames_and_biases(model, records_dir: Path, split: str, batch_size: int = 16
         visible_bias.append(tf.boolean_mask(bv, mask).numpy())
         hidden_bias.append(tf.boolean_mask(bh, mask).numpy())
         lengths += batch_lengths.numpy().tolist()
+        if max_frames is not None and sum(lengths) >= max_frames:
+            break
     return (*(np.concatenate(x) for x in (frames, visible_bias, hidden_bias)), lengths)
 
 
@@ -39,9 +42,10 @@ def frame_nll(model, frames, visible_bias, hidden_bias, chains: int, betas: int,
     return free + log_z, error
 
 
-def split_nll(model, records_dir: Path, split: str, chains: int, betas: int, seed: int = 0) -> float:
-    """Mean NLL per frame of a split (the figure of :func:`evaluate_run`, without accuracy or files)."""
-    frames, visible_bias, hidden_bias, _ = frames_and_biases(model, records_dir, split)
+def split_nll(model, records_dir: Path, split: str, chains: int, betas: int, seed: int = 0,
+              max_frames: int | None = None) -> float:
+    """Mean NLL per frame of a split (or of its first pieces up to ``max_frames``)."""
+    frames, visible_bias, hidden_bias, _ = frames_and_biases(model, records_dir, split, max_frames=max_frames)
     nll = [frame_nll(model, frames[i:i + CHUNK], visible_bias[i:i + CHUNK], hidden_bias[i:i + CHUNK], chains, betas,
                      seed + i)[0] for i in range(0, len(frames), CHUNK)]
     return float(np.concatenate(nll).mean())

@@ -75,19 +75,26 @@ class RnnRbm(keras.Model):
         """frames (B, T, 88) -> the RBM biases of every step, (B, T, 88) and (B, T, hidden)."""
         return self.biases(self.conditioner(frames, training=training))
 
+    def conditioned(self, frames, initial_states, training=None):
+        """(bv, bh, states after the last frame) of a chunk of pieces whose recurrent state so far is
+        ``initial_states``."""
+        before, final = self.conditioner(frames, training=training, initial_states=initial_states, return_states=True)
+        return (*self.biases(before), final)
+
     def set_visible_bias_from_frequencies(self, frequencies: np.ndarray) -> None:
         """Initialises bv to the logit of each key's frequency in the data (Hinton's practical guide)."""
         p = np.clip(np.asarray(frequencies, dtype=np.float64), MIN_KEY_PROBABILITY, 1 - MIN_KEY_PROBABILITY)
         self.rbm.bv.assign(np.log(p / (1 - p)).astype(np.float32))
 
-    def cd_cost(self, frames, counter, training: bool = True, lengths=None):
+    def cd_cost(self, frames, counter, training: bool = True, lengths=None, biases=None):
         """(cost, monitor) of a batch of frames (B, T, 88); ``counter`` seeds the chains.
 
         With ``lengths`` (B,), only the first ``lengths[b]`` frames of window b count (the rest is
-        padding); both figures are then means over the real frames.
+        padding); both figures are then means over the real frames. ``biases`` (bv, bh) replaces the
+        conditioner's run from the initial state (a chunk that carries a state in).
         """
         seed = tf.stack([tf.constant(self.seed, tf.int64), tf.cast(counter, tf.int64)])
-        bv, bh = self(frames, training=training)
+        bv, bh = self(frames, training=training) if biases is None else biases
         v = tf.reshape(frames, [-1, self.visible])
         bv = tf.reshape(bv, [-1, self.visible])
         bh = tf.reshape(bh, [-1, self.hidden])
@@ -119,6 +126,36 @@ class RnnRbm(keras.Model):
         self.cost_tracker.update_state(cost)
         self.monitor_tracker.update_state(monitor)
         return {"cost": self.cost_tracker.result(), "monitor": self.monitor_tracker.result()}
+
+    def chunk_states(self, batch_size, carried, first):
+        """The state a chunk starts from: the learned initial state for a batch's first chunk, else
+        the state the previous chunk ended in (no gradient flows back into an earlier chunk)."""
+        initial = self.conditioner.initial_states(batch_size)
+        return [tf.where(first, start, tf.cast(tf.stop_gradient(state), start.dtype))
+                for start, state in zip(initial, carried)]
+
+    def train_chunk(self, frames, lengths, carried, first):
+        """One optimizer step on a chunk of whole pieces (truncated backpropagation through time);
+        returns the metrics and the states to carry into the next chunk."""
+        with tf.GradientTape() as tape:
+            states = self.chunk_states(tf.shape(frames)[0], carried, first)
+            bv, bh, final = self.conditioned(frames, states, training=True)
+            cost, monitor = self.cd_cost(frames, self.optimizer.iterations, lengths=lengths, biases=(bv, bh))
+        gradients = tape.gradient(cost, self.trainable_variables)
+        self.optimizer.apply(gradients, self.trainable_variables)
+        self.cost_tracker.update_state(cost, sample_weight=tf.reduce_sum(lengths))
+        self.monitor_tracker.update_state(monitor, sample_weight=tf.reduce_sum(lengths))
+        return {"cost": self.cost_tracker.result(), "monitor": self.monitor_tracker.result()}, final
+
+    def test_chunk(self, frames, lengths, carried, first):
+        """The metrics of a chunk of whole pieces without training (validation); returns the states."""
+        states = self.chunk_states(tf.shape(frames)[0], carried, first)
+        bv, bh, final = self.conditioned(frames, states, training=False)
+        cost, monitor = self.cd_cost(frames, -1 - self.monitor_tracker.count, training=False, lengths=lengths,
+                                     biases=(bv, bh))
+        self.cost_tracker.update_state(cost, sample_weight=tf.reduce_sum(lengths))
+        self.monitor_tracker.update_state(monitor, sample_weight=tf.reduce_sum(lengths))
+        return {"cost": self.cost_tracker.result(), "monitor": self.monitor_tracker.result()}, final
 
     def test_step(self, batch):
         frames, lengths = self.unpack_batch(batch)

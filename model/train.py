@@ -31,11 +31,21 @@ from pipelines.records import RecordsError, key_frequencies, load_info
 
 # settings that may change between invocations of one run: they extend or observe it, not define it
 EXTENDABLE = {"epochs", "patience", "checkpoint_every", "image_every"}
-VALIDATION_AIS = (8, 100)  # chains, inverse temperatures: enough to rank epochs, cheap enough for every few
+VALIDATION_AIS = (8, 100)  # chains, inverse temperatures: enough to rank epochs, cheap enough for every epoch
+VALIDATION_TRAIN_FRAMES = 50_000  # by default a validation NLL about every this many training frames
+VALIDATION_FRAMES = 5_000  # the validation NLL runs on the first valid pieces (a fixed set) up to this many frames
 
 
 class TrainingError(Exception):
     """Training cannot start or go on; the message says why and what to do."""
+
+
+def validation_interval(config: TrainConfig, info: dict) -> int:
+    """Epochs between validation NLLs: as set, or about every VALIDATION_TRAIN_FRAMES training frames."""
+    if config.validation_nll_every is not None:
+        return config.validation_nll_every
+    frames = info["splits"]["train"].get("example_frames") or info["splits"]["train"]["frames"]
+    return max(1, round(VALIDATION_TRAIN_FRAMES / max(frames, 1)))
 
 
 def _measured(value) -> bool:
@@ -137,11 +147,80 @@ def pretrain_rbm(model, records_dir: Path, config: TrainConfig, log=print) -> li
     return monitors
 
 
+class _PieceTrainer:
+    """Whole pieces batched by length, each batch trained chunk by chunk with the recurrent state
+    carried across chunks (see pipelines.piece_batches): training runs every piece from its start,
+    as evaluation does."""
+
+    def __init__(self, model, records_dir: Path, config: TrainConfig, has_valid: bool):
+        import tensorflow as tf
+
+        from pipelines.piece_batches import PieceBatches
+
+        self.model, self.config, self.has_valid = model, config, has_valid
+        self.train = PieceBatches(records_dir, "train", chunk=config.seq_len, batch_size=config.batch_size)
+        self.valid = PieceBatches(records_dir, "valid", chunk=config.seq_len, batch_size=config.batch_size) \
+            if has_valid else None
+        self.train_chunk, self.test_chunk = tf.function(model.train_chunk), tf.function(model.test_chunk)
+
+    def _run(self, step, pieces: "PieceBatches", rows):
+        import tensorflow as tf
+
+        rolls, lengths = pieces.dense(rows)
+        carried = [tf.zeros([len(lengths), self.model.recurrent_units])] * self.model.conditioner.state_count
+        first, metrics = True, None
+        for frames, inside in pieces.chunks(rolls, lengths):
+            metrics, final = step(tf.constant(frames), tf.constant(inside), carried, tf.constant(first))
+            carried, first = [tf.cast(state, tf.float32) for state in final], False
+        return metrics, int(lengths.sum())
+
+    def train_epoch(self, epoch: int, skip: int):
+        for rows in self.train.epoch(self.config.seed, epoch)[skip:]:
+            yield self._run(self.train_chunk, self.train, rows)
+
+    def validation(self) -> dict:
+        for rows in self.valid.epoch(self.config.seed, 0, shuffle=False):
+            self._run(self.test_chunk, self.valid, rows)
+        return {m.name: float(m.result()) for m in self.model.metrics}
+
+
+class _WindowTrainer:
+    """Windows of ``seq_len`` frames at random offsets, each from the learned initial state (the
+    earlier recipe; see pipelines.dataset)."""
+
+    def __init__(self, model, records_dir: Path, config: TrainConfig, has_valid: bool):
+        import tensorflow as tf
+
+        self.model, self.records_dir, self.config, self.has_valid = model, records_dir, config, has_valid
+        self.train_step, self.test_step = tf.function(model.train_step), tf.function(model.test_step)
+
+    def train_epoch(self, epoch: int, skip: int):
+        import tensorflow as tf
+
+        from pipelines.dataset import make_dataset
+
+        config = self.config
+        dataset = make_dataset(self.records_dir, "train", seq_len=config.seq_len, batch_size=config.batch_size,
+                               seed=config.seed, epoch=epoch, pad=config.pad_windows)
+        for batch in dataset.skip(skip):
+            frames = int(tf.reduce_sum(batch[1])) if config.pad_windows else config.batch_size * config.seq_len
+            yield self.train_step(batch), frames
+
+    def validation(self) -> dict:
+        from pipelines.dataset import make_dataset
+
+        config = self.config
+        for batch in make_dataset(self.records_dir, "valid", seq_len=config.seq_len, batch_size=config.batch_size,
+                                  shuffle=False, drop_remainder=False, pad=config.pad_windows):
+            self.test_step(batch)
+        return {m.name: float(m.result()) for m in self.model.metrics}
+
+
 def train(records_dir: Path, run_dir: Path, config: TrainConfig, *, restart: bool = False,
-          log=print, max_steps: int | None = None) -> dict:
+          log=print, max_batches: int | None = None) -> dict:
     """Trains (or resumes, or finds finished) the run in ``run_dir``; returns its state.
 
-    ``max_steps`` stops after that many optimizer steps in this call (for tests and profiling).
+    ``max_batches`` stops after that many batches in this call (for tests and profiling).
     """
     records_dir, run_dir = Path(records_dir), Path(run_dir)
     try:
@@ -160,10 +239,9 @@ def train(records_dir: Path, run_dir: Path, config: TrainConfig, *, restart: boo
     import tensorflow as tf
 
     from model.likelihood import split_nll
-    from pipelines.dataset import make_dataset
 
     longest = max((p["frames"] for p in info["pieces"] if p["split"] == "train"), default=0)
-    if longest < config.seq_len and not config.pad_windows:
+    if config.batching == "windows" and longest < config.seq_len and not config.pad_windows:
         raise TrainingError(f"the train split holds no piece of {config.seq_len} frames (the longest has {longest}); "
                             "use a shorter --seq-len")
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -191,19 +269,24 @@ def train(records_dir: Path, run_dir: Path, config: TrainConfig, *, restart: boo
     write_json_atomic(run_dir / "train.json", config.to_dict())
 
     history = [row for row in state.get("history", []) if row["epoch"] <= int(epoch_var)]
-    criterion = "val_nll" if config.validation_nll_every else "val_monitor"
+    every = validation_interval(config, info)
+    criterion = "val_nll" if every else "val_monitor"
     best, best_epoch, stale = math.inf, 0, 0
     for row in history:  # derived from the history, so that a redone epoch decides the same way
-        if _measured(row.get(criterion)) and row[criterion] < best:
+        if not _measured(row.get(criterion)):
+            continue
+        if row[criterion] < best:
             best, best_epoch, stale = row[criterion], row["epoch"], 0
         else:
             stale += 1
-    train_step = tf.function(model.train_step)
-    test_step = tf.function(model.test_step)
     writer = tf.summary.create_file_writer(str(run_dir / "logs"))
     valid_frames = info["splits"].get("valid", {}).get("frames", 0)
-    has_valid = valid_frames >= config.seq_len or (config.pad_windows and valid_frames > 0)
-    steps_this_call = 0
+    if config.batching == "pieces":
+        batches = _PieceTrainer(model, records_dir, config, valid_frames > 0)
+    else:
+        batches = _WindowTrainer(model, records_dir, config,
+                                 valid_frames >= config.seq_len or (config.pad_windows and valid_frames > 0))
+    batches_this_call = 0
 
     def save_state(finished: str | None = None) -> dict:
         nonlocal state
@@ -222,55 +305,48 @@ def train(records_dir: Path, run_dir: Path, config: TrainConfig, *, restart: boo
     while int(epoch_var) < config.epochs:
         epoch = int(epoch_var)
         optimizer.learning_rate.assign(config.learning_rate * config.lr_decay ** epoch)
-        dataset = make_dataset(records_dir, "train", seq_len=config.seq_len, batch_size=config.batch_size,
-                               seed=config.seed, epoch=epoch, pad=config.pad_windows)
         skip = int(batch_var)
         if not skip:  # mid-epoch, the restored trackers hold the epoch's running means
             model.reset_metrics()
         started, frames = time.monotonic(), 0
-        for batch in dataset.skip(skip):
-            metrics = train_step(batch)
+        for metrics, real_frames in batches.train_epoch(epoch, skip):
             cost = float(metrics["cost"])
             if not math.isfinite(cost):
                 raise TrainingError(f"the cost became {cost} at step {int(optimizer.iterations)} (epoch {epoch + 1}); "
                                     f"the last good checkpoint is kept in {run_dir / 'checkpoints'}; "
                                     "lower --learning-rate and run again with --restart")
             batch_var.assign_add(1)
-            frames += int(tf.reduce_sum(batch[1])) if config.pad_windows else config.batch_size * config.seq_len
-            steps_this_call += 1
-            if config.checkpoint_every and int(optimizer.iterations) % config.checkpoint_every == 0:
+            frames += real_frames
+            batches_this_call += 1
+            if config.checkpoint_every and int(batch_var) % config.checkpoint_every == 0:
                 manager.save(checkpoint_number=int(optimizer.iterations))
-            if max_steps is not None and steps_this_call >= max_steps:
+            if max_batches is not None and batches_this_call >= max_batches:
                 manager.save(checkpoint_number=int(optimizer.iterations))
-                log(f"stopped after {steps_this_call} steps as asked (epoch {epoch + 1}, batch {int(batch_var)})")
+                log(f"stopped after {batches_this_call} batches as asked (epoch {epoch + 1}, batch {int(batch_var)})")
                 return save_state()
         seconds = time.monotonic() - started
         train_metrics = {m.name: float(m.result()) for m in model.metrics}
         model.reset_metrics()
-        if has_valid:
-            for batch in make_dataset(records_dir, "valid", seq_len=config.seq_len, batch_size=config.batch_size,
-                                      shuffle=False, drop_remainder=False, pad=config.pad_windows):
-                test_step(batch)
-            valid = {m.name: float(m.result()) for m in model.metrics}
-        else:
-            valid = dict(train_metrics)
+        valid = batches.validation() if batches.has_valid else dict(train_metrics)
         row = {"epoch": epoch + 1, "step": int(optimizer.iterations), "cost": round(train_metrics["cost"], 5),
                "monitor": round(train_metrics["monitor"], 5), "val_cost": round(valid["cost"], 5),
                "val_monitor": round(valid["monitor"], 5),
                "learning_rate": float(optimizer.learning_rate.numpy()), "seconds": round(seconds, 2),
                "frames_per_s": round(frames / seconds) if seconds else 0}
-        if config.validation_nll_every:
-            due = has_valid and ((epoch + 1) % config.validation_nll_every == 0 or epoch + 1 == config.epochs)
-            row["val_nll"] = round(split_nll(model, records_dir, "valid", *VALIDATION_AIS, seed=config.seed), 5) \
+        if every:
+            due = batches.has_valid and ((epoch + 1) % every == 0 or epoch + 1 == config.epochs)
+            row["val_nll"] = round(split_nll(model, records_dir, "valid", *VALIDATION_AIS, seed=config.seed,
+                                             max_frames=VALIDATION_FRAMES), 5) \
                 if due else ""
         history.append(row)
-        improved = _measured(row.get(criterion)) and row[criterion] < best
+        measured = _measured(row.get(criterion))
+        improved = measured and row[criterion] < best
         if improved:
             best, best_epoch, stale = row[criterion], epoch + 1, 0
             buffer_path = run_dir / ".best.weights.h5"
             model.save_weights(buffer_path)
             os.replace(buffer_path, run_dir / "best.weights.h5")
-        else:
+        elif measured:
             stale += 1
         with writer.as_default(step=epoch + 1):
             for name, value in row.items():
@@ -294,6 +370,6 @@ def train(records_dir: Path, run_dir: Path, config: TrainConfig, *, restart: boo
         save_state()  # history first: a kill between the two redoes this epoch
         manager.save(checkpoint_number=int(optimizer.iterations))
         if config.patience and stale >= config.patience:
-            log(f"early stop: no better {criterion} for {stale} epochs (best {best:.4f} at epoch {best_epoch})")
+            log(f"early stop: no better {criterion} in {stale} validations (best {best:.4f} at epoch {best_epoch})")
             return save_state(finished="early_stopped")
     return save_state(finished="completed")

@@ -184,9 +184,9 @@ def test_each_cell_trains(jsb_records, tmp_path, cell):
 
 def test_interrupted_run_resumes_to_the_uninterrupted_result(jsb_records, tmp_path):
     config = TrainConfig(**{**TINY, "cell": "gru", "checkpoint_every": 0})
-    train(jsb_records, tmp_path / "whole", config, log=lambda *_: None)
-    partial = train(jsb_records, tmp_path / "parts", config, log=lambda *_: None, max_steps=13)  # mid-epoch 2
-    assert partial["finished"] is None and partial["step"] == 13
+    whole = train(jsb_records, tmp_path / "whole", config, log=lambda *_: None)
+    partial = train(jsb_records, tmp_path / "parts", config, log=lambda *_: None, max_batches=13)  # mid-epoch
+    assert partial["finished"] is None and 13 <= partial["step"] < whole["step"]
     resumed = train(jsb_records, tmp_path / "parts", config, log=lambda *_: None)
     assert resumed["step"] == json.loads((tmp_path / "whole" / "state.json").read_text())["step"]
     for a, b in zip(weights_of(tmp_path / "whole"), weights_of(tmp_path / "parts")):
@@ -224,7 +224,8 @@ def test_bad_input_is_refused_clearly(jsb_records, tmp_path):
     with pytest.raises(TrainingError, match="not a records folder"):
         train(tmp_path, tmp_path / "run", TrainConfig(**TINY))
     with pytest.raises(TrainingError, match="no piece of 5000 frames"):
-        train(jsb_records, tmp_path / "run", TrainConfig(**{**TINY, "seq_len": 5000, "pad_windows": False}))
+        train(jsb_records, tmp_path / "run", TrainConfig(**{**TINY, "seq_len": 5000, "batching": "windows",
+                                                         "pad_windows": False}))
     train(jsb_records, tmp_path / "run", TrainConfig(**{**TINY, "epochs": 1}), log=lambda *_: None)
     with pytest.raises(TrainingError, match="holds a different run .*cell: 'gru' -> 'lstm'"):
         train(jsb_records, tmp_path / "run", TrainConfig(**{**TINY, "epochs": 1, "cell": "lstm"}))
@@ -258,6 +259,31 @@ def _not_json(name):
 def test_state_json_is_strict_json_before_any_validation_figure(jsb_records, tmp_path):
     """The best figure starts at infinity; JSON has none, so state.json says null."""
     state = train(jsb_records, tmp_path, TrainConfig(hidden=8, recurrent=4, k=1, batch_size=16, seq_len=8, epochs=1,
-                                                     image_every=0), log=lambda *_: None, max_steps=1)
+                                                     image_every=0), log=lambda *_: None, max_batches=1)
     saved = json.loads((tmp_path / "state.json").read_text(), parse_constant=_not_json)
     assert state["best_monitor"] == float("inf") and saved["best_monitor"] is None
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+def test_carrying_the_state_across_chunks_equals_one_long_window(cell):
+    """Truncated backpropagation's forward pass: chunks with the state carried give the biases, and
+    so the data's free energy in the cost, of the whole sequence run at once."""
+    model = RnnRbm(hidden=12, recurrent=9, cell=cell, k=2, seed=4)
+    rng = np.random.default_rng(0)
+    for weight in model.trainable_weights:
+        weight.assign(rng.normal(0, 0.3, weight.shape).astype(np.float32))
+    frames = (rng.random((3, 30, 88)) < 0.08).astype(np.float32)
+    whole_bv, whole_bh = model(frames)
+    states = model.chunk_states(3, [tf.zeros([3, 9])] * model.conditioner.state_count, tf.constant(True))
+    parts = []
+    for start in (0, 7, 19):
+        end = {0: 7, 7: 19, 19: 30}[start]
+        bv, bh, states = model.conditioned(frames[:, start:end], states)
+        parts.append((bv, bh))
+    np.testing.assert_allclose(np.concatenate([p[0] for p in parts], 1), whole_bv.numpy(), atol=1e-5)
+    np.testing.assert_allclose(np.concatenate([p[1] for p in parts], 1), whole_bh.numpy(), atol=1e-5)
+    v = frames.reshape(-1, 88)
+    whole = model.rbm.free_energy(v, tf.reshape(whole_bv, [-1, 88]), tf.reshape(whole_bh, [-1, 12]))
+    chunked = model.rbm.free_energy(v, np.concatenate([p[0] for p in parts], 1).reshape(-1, 88),
+                                    np.concatenate([p[1] for p in parts], 1).reshape(-1, 12))
+    np.testing.assert_allclose(chunked.numpy(), whole.numpy(), rtol=1e-5, atol=1e-4)
