@@ -290,10 +290,19 @@ def sample_command(run: Path, out_dir: Path, **settings) -> None:
         summary = sample_run(run, out_dir, config)
     except SampleError as err:
         raise click.ClickException(str(err)) from err
+    for warning in summary["warnings"]:
+        click.echo(f"Warning: {warning}", err=True)
     notes = sum(o["notes_per_frame"] for o in summary["outputs"]) / len(summary["outputs"])
+    audio = sum("audio" in o for o in summary["outputs"])
     click.echo(f"{len(summary['outputs'])} pieces of {summary['steps']} frames in {out_dir} "
-               f"({summary['seconds']:.1f} s with compiling, {notes:.2f} notes per frame, "
+               f"({summary['seconds']:.1f} s with compiling, {notes:.2f} notes per frame, {audio} audio files, "
                f"seed {summary['settings']['seed']})")
+    statistics = summary["statistics"]
+    if statistics.get("data"):
+        samples, data = statistics["samples"], statistics["data"]
+        click.echo(f"samples / training data: voices {samples['voices_mean']:.1f} / {data['voices_mean']:.1f}, "
+                   f"semitone clashes {100 * samples['clash_rate']:.1f} % / {100 * data['clash_rate']:.1f} %, "
+                   f"key fit {samples['key_fit']:.2f} / {data['key_fit']:.2f} (samples.json has the rest)")
 
 
 @main.command("evaluate")

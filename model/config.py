@@ -12,6 +12,8 @@ from common.settings import SettingsError, check_settings, parse_pitches, settin
 
 CELLS = ("rnn", "gru", "lstm")
 SAMPLE_MODES = ("sample", "mean", "argmax", "top-n")
+FEEDBACK = ("sample", "emitted")
+AUDIO_CHOICES = ("flac", "wav", "ogg", "none")
 WEIGHTS = ("best", "latest")
 SPLITS = ("train", "valid", "test")
 DEFAULT_SAMPLE_STEPS = 256
@@ -43,7 +45,7 @@ class TrainConfig:
     pretrain_epochs: int = setting(0, "Epochs of CD on the RBM alone (frames as independent) before the whole model "
                                       "trains.", low=0)
     validation_nll_every: int | None = setting(
-        None, "Epochs between validation NLLs (AIS, 8 chains x 100 temperatures, on the first 5,000 valid frames) "
+        None, "Epochs between validation NLLs (AIS, 8 chains x 100 temperatures, on the first 2,500 valid frames) "
               "[about every 50,000 training frames]; they pick the best weights and drive early stopping (0: never; "
               "then the reconstruction monitor does, every epoch).", low=0)
     seed: int = setting(0, "Random seed (weights, data order, Gibbs chains).")
@@ -71,8 +73,11 @@ class SampleConfig:
     bars: float | None = setting(None, "Length in 4/4 bars.", low=0, low_open=True)
     seconds: float | None = setting(None, "Length in seconds.", low=0, low_open=True)
     k: int = setting(25, "Gibbs steps per frame.", low=1)
-    mode: str = setting("sample", "sample: Bernoulli (the paper); mean: keys above --threshold; argmax: the most "
-                                  "probable key only; top-n: the --top-n most probable keys.", choices=SAMPLE_MODES)
+    mode: str = setting("sample", "What is written out of each frame: sample: the Bernoulli sample (the paper); "
+                                  "mean: keys above --threshold; argmax: the most probable key only; top-n: the "
+                                  "--top-n most probable keys.", choices=SAMPLE_MODES)
+    feedback: str = setting("sample", "What the model follows: sample: its own Bernoulli sample, whatever is written "
+                                      "(the seed experiment's way); emitted: the written frame.", choices=FEEDBACK)
     threshold: float | None = setting(None, "Lowest key probability emitted [0.5 for mean, 0 for argmax and top-n].",
                                       low=0, high=1)
     top_n: int = setting(3, "Keys per frame in top-n mode.", low=1)
@@ -88,6 +93,10 @@ class SampleConfig:
                                                      parse=parse_pitches, metavar="PITCHES")
     weights: str = setting("best", "Weights of the run: the best by validation, or the latest checkpoint.",
                            choices=WEIGHTS)
+    audio: str = setting("flac", "Audio beside each MIDI file, rendered by FluidSynth (none: no audio).",
+                         choices=AUDIO_CHOICES)
+    soundfont: str | None = setting(None, "General MIDI SoundFont for the audio [$PIANORBM_SOUNDFONT, else the "
+                                          "system's default-GM.sf2].", metavar="SF2")
 
     def __post_init__(self):
         check_settings(self)

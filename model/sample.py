@@ -8,6 +8,7 @@ atomically.
 from __future__ import annotations
 
 import io
+import subprocess
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -19,7 +20,10 @@ from curate.errors import CurationError
 from curate.file_curation import parse_song
 from model.config import DEFAULT_SAMPLE_STEPS, SampleConfig
 from model.run_folder import RunFolderError, load_trained
-from pipelines.pianoroll import HIGHEST_PITCH, KEYS, LOWEST_PITCH, notes_to_roll, roll_to_midi, roll_to_png
+from pipelines.audio import AudioUnavailable, find_synthesiser, render
+from pipelines.music_stats import compare, public, set_statistics
+from pipelines.roll_figure import roll_figure_png
+from pipelines.pianoroll import HIGHEST_PITCH, KEYS, LOWEST_PITCH, notes_to_roll, roll_to_midi
 
 
 class SampleError(Exception):
@@ -59,6 +63,59 @@ def primer_roll(config: SampleConfig, steps_per_quarter: int | None, dt: float |
     return None
 
 
+DATA_PIECES = 500  # the training data's statistics come from at most this many of its pieces
+
+
+def data_rolls(data: dict, pieces: int = DATA_PIECES) -> list[np.ndarray] | None:
+    """Rolls of the training split the model learnt from (untransposed), when its records are at hand."""
+    from pipelines.pianoroll import cells_to_roll
+    from pipelines.records import RecordsError, read_split
+
+    records = Path(data.get("records", ""))
+    try:
+        examples = [e for e in read_split(records, "train") if e["transpose"] == 0][:pieces]
+    except (RecordsError, OSError, KeyError, ValueError):
+        return None
+    return [cells_to_roll(e["cells"], e["num_frames"]) for e in examples]
+
+
+def write_piece(out_dir: Path, name: str, roll: np.ndarray, steps_per_quarter: int | None, dt: float | None,
+                config: SampleConfig, synthesiser, warnings: list[str], title: str) -> dict:
+    """``name``.mid, its picture and (with a synthesiser) its audio; returns their description."""
+    buffer = io.BytesIO()
+    if steps_per_quarter:
+        roll_to_midi(roll, steps_per_quarter=steps_per_quarter, qpm=config.qpm, reattack=config.reattack).save(
+            file=buffer)
+    else:  # a seconds grid: pick the tempo at which one step lasts dt
+        roll_to_midi(roll, steps_per_quarter=1, qpm=60 / dt, reattack=config.reattack).save(file=buffer)
+    write_bytes_atomic(out_dir / f"{name}.mid", buffer.getvalue())
+    write_bytes_atomic(out_dir / f"{name}.png", roll_figure_png(roll, steps_per_quarter=steps_per_quarter, dt=dt,
+                                                                title=title))
+    written = {"midi": f"{name}.mid", "png": f"{name}.png", "notes_per_frame": float(roll.sum(1).mean()),
+               "silent_frames": int((~roll.any(1)).sum())}
+    if synthesiser is not None:
+        audio = out_dir / f"{name}.{config.audio}"
+        try:
+            render(synthesiser, out_dir / f"{name}.mid", audio)
+            written["audio"] = audio.name
+        except (OSError, subprocess.SubprocessError) as err:
+            warnings.append(f"{name}: FluidSynth failed ({err}); its MIDI file is written")
+    return written
+
+
+def sample_statistics(rolls: np.ndarray, training: list[np.ndarray] | None, seconds_per_frame: float) -> dict:
+    """Music statistics of the samples beside those of the training data (when its records are here)."""
+    if not training:
+        return {"samples": public(set_statistics(list(rolls), seconds_per_frame)), "data": None,
+                "note": "the training records are not at hand: no comparison"}
+    data_statistics = set_statistics(training, seconds_per_frame)
+    sample_set = set_statistics(list(rolls), seconds_per_frame, data_statistics["usual_max_voices"])
+    return {"samples": public(sample_set), "data": public(data_statistics),
+            "comparison": compare(sample_set, data_statistics),
+            "note": f"data: {data_statistics['pieces']} pieces of the train split (untransposed), timed at the "
+                    "samples' tempo"}
+
+
 def sample_run(run_dir: Path, out_dir: Path, config: SampleConfig) -> dict:
     """Generates ``config.num_outputs`` pieces from the run in ``run_dir`` into ``out_dir``."""
     from model.generate import generate_rolls
@@ -78,29 +135,39 @@ def sample_run(run_dir: Path, out_dir: Path, config: SampleConfig) -> dict:
     started = time.perf_counter()
     rolls = generate_rolls(model, config.num_outputs, steps, k=config.k, seed=config.seed,
                            temperature=config.temperature, mode=config.mode, threshold=threshold,
-                           top_n=config.top_n, primer=primer).numpy().astype(bool)
+                           top_n=config.top_n, primer=primer, feedback=config.feedback).numpy().astype(bool)
     seconds = time.perf_counter() - started
     out_dir.mkdir(parents=True, exist_ok=True)
+    synthesiser, warnings = None, []
+    if config.audio != "none":
+        try:
+            synthesiser = find_synthesiser(config.soundfont)
+        except AudioUnavailable as err:
+            warnings.append(str(err))
+    seconds_per_frame = 60 / (config.qpm * steps_per_quarter) if steps_per_quarter else dt
     outputs = []
     for index, roll in enumerate(rolls):
         name = f"sample-{index:03d}"
-        buffer = io.BytesIO()
-        if steps_per_quarter:
-            roll_to_midi(roll, steps_per_quarter=steps_per_quarter, qpm=config.qpm, reattack=config.reattack).save(
-                file=buffer)
-        else:  # a seconds grid: pick the tempo at which one step lasts dt
-            roll_to_midi(roll, steps_per_quarter=1, qpm=60 / dt, reattack=config.reattack).save(file=buffer)
-        write_bytes_atomic(out_dir / f"{name}.mid", buffer.getvalue())
-        write_bytes_atomic(out_dir / f"{name}.png", roll_to_png(roll))
-        outputs.append({"midi": f"{name}.mid", "png": f"{name}.png", "notes_per_frame": float(roll.sum(1).mean()),
-                        "silent_frames": int((~roll.any(1)).sum())})
-    written = {name for output in outputs for name in (output["midi"], output["png"])}
-    for stale in [*out_dir.glob("sample-*.mid"), *out_dir.glob("sample-*.png")]:
-        if stale.name not in written:  # left by an earlier, larger request
+        if not roll.any():
+            warnings.append(f"{name}.mid has no notes (mode {config.mode}, threshold {threshold:g}): try --mode sample "
+                            "or a lower --threshold")
+        outputs.append(write_piece(out_dir, name, roll, steps_per_quarter, dt, config, synthesiser, warnings,
+                                   title=f"{name} ({config.mode}, seed {config.seed})"))
+    training = data_rolls(data)
+    statistics = sample_statistics(rolls, training, seconds_per_frame)
+    reference = None
+    if training:  # a real piece of the training data, written the same way, to listen to beside the samples
+        reference = write_piece(out_dir, "reference", training[0][:max(steps, 1)], steps_per_quarter, dt, config,
+                                synthesiser, warnings, title="a piece of the training data")
+    written = {output[kind] for output in outputs for kind in ("midi", "png", "audio") if kind in output}
+    if reference is not None:
+        written |= {reference[kind] for kind in ("midi", "png", "audio") if kind in reference}
+    for stale in [*out_dir.glob("sample-*.*"), *out_dir.glob("reference.*")]:
+        if stale.name not in written and not stale.name.startswith("."):  # left by an earlier, larger request
             stale.unlink()
     summary = {"stage": "sample", "run": str(run_dir.resolve()), "settings": {**asdict(config), "threshold": threshold},
                "steps": steps, "steps_per_quarter": steps_per_quarter, "dt": dt,
                "primer_frames": 0 if primer is None else len(primer), "seconds": round(seconds, 3),
-               "outputs": outputs}
+               "outputs": outputs, "reference": reference, "statistics": statistics, "warnings": warnings}
     write_json_atomic(out_dir / "samples.json", summary)
     return summary

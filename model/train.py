@@ -26,14 +26,14 @@ import numpy as np
 from common.files import write_bytes_atomic, write_json_atomic, write_text_atomic
 from model.config import TrainConfig
 from model.run_folder import RUN_DIRS, RUN_FILES, data_description
-from pipelines.pianoroll import roll_to_png
+from pipelines.roll_figure import roll_figure_png
 from pipelines.records import RecordsError, key_frequencies, load_info
 
 # settings that may change between invocations of one run: they extend or observe it, not define it
 EXTENDABLE = {"epochs", "patience", "checkpoint_every", "image_every"}
 VALIDATION_AIS = (8, 100)  # chains, inverse temperatures: enough to rank epochs, cheap enough for every epoch
 VALIDATION_TRAIN_FRAMES = 50_000  # by default a validation NLL about every this many training frames
-VALIDATION_FRAMES = 5_000  # the validation NLL runs on the first valid pieces (a fixed set) up to this many frames
+VALIDATION_FRAMES = 2_500  # the validation NLL runs on the first valid pieces (a fixed set) up to this many frames
 
 
 class TrainingError(Exception):
@@ -147,7 +147,7 @@ def pretrain_rbm(model, records_dir: Path, config: TrainConfig, log=print) -> li
     return monitors
 
 
-class _PieceTrainer:
+class PieceTrainer:
     """Whole pieces batched by length, each batch trained chunk by chunk with the recurrent state
     carried across chunks (see pipelines.piece_batches): training runs every piece from its start,
     as evaluation does."""
@@ -184,7 +184,7 @@ class _PieceTrainer:
         return {m.name: float(m.result()) for m in self.model.metrics}
 
 
-class _WindowTrainer:
+class WindowTrainer:
     """Windows of ``seq_len`` frames at random offsets, each from the learned initial state (the
     earlier recipe; see pipelines.dataset)."""
 
@@ -282,9 +282,9 @@ def train(records_dir: Path, run_dir: Path, config: TrainConfig, *, restart: boo
     writer = tf.summary.create_file_writer(str(run_dir / "logs"))
     valid_frames = info["splits"].get("valid", {}).get("frames", 0)
     if config.batching == "pieces":
-        batches = _PieceTrainer(model, records_dir, config, valid_frames > 0)
+        batches = PieceTrainer(model, records_dir, config, valid_frames > 0)
     else:
-        batches = _WindowTrainer(model, records_dir, config,
+        batches = WindowTrainer(model, records_dir, config,
                                  valid_frames >= config.seq_len or (config.pad_windows and valid_frames > 0))
     batches_this_call = 0
 
@@ -356,7 +356,8 @@ def train(records_dir: Path, run_dir: Path, config: TrainConfig, *, restart: boo
                 from model.generate import generate_rolls
 
                 roll = generate_rolls(model, 1, 128, k=model.k, seed=config.seed + epoch)[0].numpy()
-                png = roll_to_png(roll)
+                png = roll_figure_png(roll, steps_per_quarter=info["steps_per_quarter"], dt=info["dt"],
+                                      title=f"epoch {epoch + 1}")
                 write_bytes_atomic(run_dir / "images" / f"sample-epoch-{epoch + 1:04d}.png", png)
                 tf.summary.image("sample", tf.io.decode_png(png)[None], max_outputs=1)
         writer.flush()

@@ -41,13 +41,19 @@ def _rotations(profile: np.ndarray) -> np.ndarray:
 _TEMPLATES = np.concatenate([_rotations(MAJOR_PROFILE), _rotations(MINOR_PROFILE)])
 
 
+def key_correlations(histogram: np.ndarray) -> np.ndarray:
+    """Correlation of a pitch-class histogram (12,) with the 24 key profiles (12 major, 12 minor)."""
+    h = np.asarray(histogram, dtype=np.float64)
+    h = h - h.mean()
+    t = _TEMPLATES - _TEMPLATES.mean(axis=1, keepdims=True)
+    return (t @ h) / (np.linalg.norm(t, axis=1) * np.linalg.norm(h) + 1e-12)
+
+
 def estimate_key(pitches: np.ndarray, weights: np.ndarray) -> Key:
     """The key whose profile correlates best with the weighted pitch-class histogram."""
     histogram = np.bincount(np.asarray(pitches, dtype=np.int64) % 12, weights=weights, minlength=12)
     if not histogram.any():
         return Key(0, "major", 0.0)
-    h = histogram - histogram.mean()
-    t = _TEMPLATES - _TEMPLATES.mean(axis=1, keepdims=True)
-    scores = (t @ h) / (np.linalg.norm(t, axis=1) * np.linalg.norm(h) + 1e-12)
+    scores = key_correlations(histogram)
     best = int(np.argmax(scores))
     return Key(best % 12, "major" if best < 12 else "minor", float(scores[best]))

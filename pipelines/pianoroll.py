@@ -174,20 +174,3 @@ def roll_to_midi(roll: np.ndarray, *, steps_per_quarter: int = 4, qpm: float = 1
     midi = mido.MidiFile(type=1, ticks_per_beat=ticks_per_beat)
     midi.tracks.append(track)
     return midi
-
-
-def roll_to_png(roll: np.ndarray, scale: int = 3) -> bytes:
-    """A piano roll as a greyscale PNG: time left to right, high pitches at the top, notes black."""
-    import struct
-    import zlib
-
-    image = np.where(np.asarray(roll, dtype=bool).T[::-1], 0, 255).astype(np.uint8)
-    image = np.repeat(np.repeat(image, scale, axis=0), scale, axis=1)
-    height, width = image.shape
-    raw = b"".join(b"\x00" + row.tobytes() for row in image)
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b"")

@@ -177,7 +177,7 @@ def _run_stage(stage: str, config: PipelineConfig, layout: Layout, log: Callable
         from pipelines.build_records import build_records
 
         source = {"pickle_path": Path(config.location)} if config.source == "benchmark" else {"clean_dir": layout.clean}
-        info = build_records(layout.records, config.records, progress=progress("roll"), **source)
+        info = build_records(layout.records, config.records, progress=progress("records"), **source)
         return ", ".join(f"{split} {s['pieces']} pieces" for split, s in info["splits"].items())
     if stage == "train":
         from model.train import run_differences, train
@@ -192,7 +192,10 @@ def _run_stage(stage: str, config: PipelineConfig, layout: Layout, log: Callable
         from model.sample import sample_run
 
         summary = sample_run(layout.run, layout.samples, config.sample)
-        return f"{len(summary['outputs'])} pieces of {summary['steps']} frames"
+        for warning in summary["warnings"]:
+            log(f"sample: warning: {warning}")
+        audio = sum("audio" in output for output in summary["outputs"])
+        return f"{len(summary['outputs'])} pieces of {summary['steps']} frames, {audio} with audio"
     if stage == "evaluate":
         from model.evaluate import evaluate_run
 

@@ -36,8 +36,8 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 svg.chart { max-width: 100%; height: auto; font-size: 11px; }
 svg.chart text { fill: #444; } svg.chart .title { font-size: 13px; font-weight: bold; }
 svg.chart .grid { stroke: #eee; } svg.chart .axis { stroke: #999; }
-.samples { display: grid; grid-template-columns: repeat(auto-fill, minmax(480px, 1fr)); gap: 1em; }
-.sample img { width: 100%; height: 220px; object-fit: contain; image-rendering: pixelated; border: 1px solid #ddd; }
+.samples { display: grid; grid-template-columns: repeat(auto-fill, minmax(520px, 1fr)); gap: 1em; }
+.sample img { width: 100%; height: auto; border: 1px solid #ddd; } .sample audio { width: 100%; margin-top: 0.3em; }
 """
 
 
@@ -230,22 +230,60 @@ def _evaluation_section(run: Path) -> str:
     return _section("evaluation", "Evaluation", body)
 
 
+STATISTICS_ROWS = [("notes_per_second", "notes per second", 2, 1), ("voices_mean", "voices (mean, sounding frames)", 2, 1),
+                   ("voices_max", "voices (most at once)", 0, 1), ("voices_above_usual", "frames above the data's usual "
+                                                                                   "maximum of voices", 1, 100),
+                   ("clash_rate", "sounding frames with a semitone clash", 1, 100),
+                   ("key_fit", "key fit (Krumhansl-Kessler correlation)", 2, 1), ("pitch_span", "pitch span (semitones)", 1, 1),
+                   ("silent_rate", "silent frames", 1, 100), ("note_length_median", "note length, median (frames)", 1, 1),
+                   ("inter_onset_median", "inter-onset interval, median (frames)", 1, 1)]
+
+
+def _statistics_table(statistics: dict | None) -> str:
+    if not statistics:
+        return ""
+    samples, data = statistics.get("samples"), statistics.get("data")
+    overlap = (statistics.get("comparison") or {}).get("overlap", {})
+    rows = []
+    for key, label, digits, scale in STATISTICS_ROWS:
+        def shown(value):
+            return "" if value is None else f"{scale * value:.{digits}f}" + (" %" if scale == 100 else "")
+        overlap_key = {"note_length_median": "note_lengths", "inter_onset_median": "inter_onsets"}.get(key, key)
+        rows.append([label, shown(samples.get(key)), shown((data or {}).get(key)),
+                     "" if overlap.get(overlap_key) is None else f"{overlap[overlap_key]:.2f}"])
+    distance = (statistics.get("comparison") or {}).get("pitch_class_distance")
+    note = escape(statistics.get("note", ""))
+    return ("<h3>The samples as music, beside the training data</h3>"
+            + _table(["statistic", "samples", "training data", "overlap of the distributions (1: same)"], rows, {1, 2, 3})
+            + (f"<p>Pitch-class histogram distance (total variation, 0 = same): {distance:.2f}.</p>"
+               if distance is not None else "")
+            + f'<p class="muted">{note}; overlap: shared area of the per-piece histograms (Yang &amp; Lerch 2020).</p>')
+
+
+def _piece_card(piece: dict, caption: str) -> str:
+    midi, png = f"samples/{piece['midi']}", f"samples/{piece['png']}"
+    audio = (f'<audio controls preload="none" src="samples/{escape(piece["audio"])}"></audio>'
+             if piece.get("audio") else '<p class="muted">no audio (see the warnings above)</p>')
+    return (f'<figure class="sample"><a href="{escape(midi)}"><img src="{escape(png)}" '
+            f'alt="piano roll of {escape(piece["midi"])}"></a>{audio}<figcaption><a href="{escape(midi)}">'
+            f'{escape(piece["midi"])}</a> · {caption}</figcaption></figure>')
+
+
 def _samples_section(samples: Path) -> str:
     summary = _read_json(samples / "samples.json")
     if summary is None:
         return _section("samples", "Samples", _missing("sample has not run yet."))
-    cards = []
-    for output in summary["outputs"]:
-        midi, png = f"samples/{output['midi']}", f"samples/{output['png']}"
-        cards.append(f'<figure class="sample"><a href="{escape(midi)}"><img src="{escape(png)}" '
-                     f'alt="piano roll of {escape(output["midi"])}"></a><figcaption><a href="{escape(midi)}">'
-                     f'{escape(output["midi"])}</a> · {output["notes_per_frame"]:.2f} notes per frame · '
-                     f'{output["silent_frames"]} silent frames</figcaption></figure>')
+    cards = [_piece_card(output, f'{output["notes_per_frame"]:.2f} notes per frame · {output["silent_frames"]} '
+                                 "silent frames") for output in summary["outputs"]]
+    if summary.get("reference"):
+        cards.append(_piece_card(summary["reference"], "a real piece of the training data, written the same way"))
     settings = summary["settings"]
-    body = (f"<p>{len(cards)} pieces of {summary['steps']} frames, mode {escape(settings['mode'])}, "
+    warnings = "".join(f'<p class="failed">{escape(w)}</p>' for w in summary.get("warnings", []))
+    body = (f"<p>{len(summary['outputs'])} pieces of {summary['steps']} frames, mode {escape(settings['mode'])} "
+            f"(the model following its {escape(settings.get('feedback', 'emitted'))}), "
             f"temperature {settings['temperature']}, {settings['k']} Gibbs steps per frame, seed {settings['seed']}. "
-            "Pictures: time runs left to right, low keys at the bottom; click one for its MIDI file.</p>"
-            f'<div class="samples">{"".join(cards)}</div>')
+            "Pictures: time in bars, pitch names at each C; click one for its MIDI file.</p>" + warnings
+            + f'<div class="samples">{"".join(cards)}</div>' + _statistics_table(summary.get("statistics")))
     return _section("samples", "Samples", body)
 
 

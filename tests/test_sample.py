@@ -121,3 +121,29 @@ def test_export_round_trips_through_keras_and_sample(trained_run, tmp_path):
         assert (tmp_path / "a" / output["midi"]).read_bytes() == (tmp_path / "b" / output["midi"]).read_bytes()
     wrong = CliRunner().invoke(main, ["export", str(trained_run), str(tmp_path / "m.h5")])
     assert wrong.exit_code == 2 and "must end in .keras" in wrong.output
+
+
+def test_argmax_writes_a_melody_while_the_model_follows_its_own_sample(tiny_model):
+    sampled = generate_rolls(tiny_model, 3, 40, k=5, seed=11, mode="sample").numpy()
+    emitted, followed = generate_rolls(tiny_model, 3, 40, k=5, seed=11, mode="argmax", return_followed=True)
+    emitted, followed = emitted.numpy(), followed.numpy()
+    assert emitted.sum(2).max() == 1  # monophonic
+    np.testing.assert_array_equal(followed, sampled)  # the same trajectory as sample mode, same seed
+    assert not np.array_equal(emitted, sampled)
+    locked, locked_followed = generate_rolls(tiny_model, 3, 40, k=5, seed=11, mode="argmax", feedback="emitted",
+                                             return_followed=True)
+    np.testing.assert_array_equal(locked.numpy(), locked_followed.numpy())  # emitted feedback follows what it writes
+
+
+def test_sample_writes_audio_pictures_statistics_and_warns_of_empty_output(trained_run, tmp_path):
+    summary = sample_run(trained_run, tmp_path, SampleConfig(num_outputs=2, steps=24, k=5, mode="mean",
+                                                             threshold=1.0, audio="wav"))
+    assert any("has no notes" in w for w in summary["warnings"])  # a threshold of 1 keeps nothing
+    statistics = summary["statistics"]
+    assert statistics["data"]["pieces"] > 100 and statistics["samples"]["pieces"] == 2
+    assert set(statistics["comparison"]["overlap"]) >= {"voices_mean", "clash_rate", "key_fit", "note_lengths"}
+    assert summary["reference"]["midi"] == "reference.mid" and (tmp_path / "reference.png").exists()
+    png = (tmp_path / "sample-000.png").read_bytes()
+    assert png.startswith(b"\x89PNG") and len(png) > 5_000  # a figure with axes, not a bitmap of cells
+    if not any(w.startswith("no audio") for w in summary["warnings"]):
+        assert all((tmp_path / o["audio"]).stat().st_size > 1000 for o in summary["outputs"])
