@@ -268,14 +268,27 @@ def train_command(records_dir: Path, run_dir: Path, restart: bool, **settings) -
                f"({state['finished'] or 'in progress'})")
 
 
+def _list_pretrained(ctx, param, value):
+    if value and not ctx.resilient_parsing:
+        from model.pretrained import listing
+
+        click.echo(listing())
+        ctx.exit()
+
+
 @main.command("sample")
-@click.argument("run", type=click.Path(exists=True, path_type=Path))
+@click.argument("run", metavar="RUN")
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
 @click_options(SampleConfig)
+@click.option("--list-pretrained", is_flag=True, expose_value=False, is_eager=True, callback=_list_pretrained,
+              help="List the models that ship with pianorbm (RUN pretrained:NAME) and exit.")
 @verbosity
-def sample_command(run: Path, out_dir: Path, **settings) -> None:
-    """Generate new pieces from RUN (a run folder, or a model file from `pianorbm export`) into
-    OUT_DIR: MIDI files, pictures and samples.json."""
+def sample_command(run: str, out_dir: Path, **settings) -> None:
+    """Generate new pieces from RUN into OUT_DIR: MIDI files, audio, pictures and samples.json.
+
+    RUN is a run folder, a model file from `pianorbm export`, or pretrained:NAME for a model that
+    ships with pianorbm (--list-pretrained), which samples with no training at all.
+    """
     config = _settings(SampleConfig, settings)
     from model.run_folder import RunFolderError, check_source
 

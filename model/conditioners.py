@@ -11,17 +11,19 @@ import keras
 import tensorflow as tf
 
 CELLS = {
-    "rnn": lambda units, dtype: keras.layers.SimpleRNN(units, activation="tanh", return_sequences=True,
-                                                       return_state=True, dtype=dtype),
-    "gru": lambda units, dtype: keras.layers.GRU(units, return_sequences=True, return_state=True, dtype=dtype),
-    "lstm": lambda units, dtype: keras.layers.LSTM(units, return_sequences=True, return_state=True, dtype=dtype),
+    "rnn": lambda units, dtype, dropout: keras.layers.SimpleRNN(units, activation="tanh", return_sequences=True,
+                                                                return_state=True, dropout=dropout, dtype=dtype),
+    "gru": lambda units, dtype, dropout: keras.layers.GRU(units, return_sequences=True, return_state=True,
+                                                          dropout=dropout, dtype=dtype),
+    "lstm": lambda units, dtype, dropout: keras.layers.LSTM(units, return_sequences=True, return_state=True,
+                                                            dropout=dropout, dtype=dtype),
 }
 
 
-def make_recurrent_layer(cell: str, units: int, dtype=None) -> keras.layers.Layer:
+def make_recurrent_layer(cell: str, units: int, dtype=None, dropout: float = 0.0) -> keras.layers.Layer:
     if cell not in CELLS:
         raise ValueError(f"unknown cell {cell!r}; choose one of {sorted(CELLS)}")
-    return CELLS[cell](units, dtype)
+    return CELLS[cell](units, dtype, dropout)
 
 
 @keras.saving.register_keras_serializable(package="pianorbm")
@@ -31,10 +33,12 @@ class Conditioner(keras.layers.Layer):
     The state before the first step is learned (``learned_initial_state``) or zero.
     """
 
-    def __init__(self, cell: str = "rnn", units: int = 100, learned_initial_state: bool = True, **kwargs):
+    def __init__(self, cell: str = "rnn", units: int = 100, learned_initial_state: bool = True, dropout: float = 0.0,
+                 **kwargs):
         super().__init__(**kwargs)
         self.cell_name, self.units, self.learned_initial_state = cell, units, learned_initial_state
-        self.recurrent = make_recurrent_layer(cell, units, dtype=kwargs.get("dtype"))
+        self.dropout = dropout
+        self.recurrent = make_recurrent_layer(cell, units, dtype=kwargs.get("dtype"), dropout=dropout)
         self.state_count = 2 if cell == "lstm" else 1
 
     def build(self, input_shape):
@@ -44,7 +48,7 @@ class Conditioner(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "cell": self.cell_name, "units": self.units,
-                "learned_initial_state": self.learned_initial_state}
+                "learned_initial_state": self.learned_initial_state, "dropout": self.dropout}
 
     def initial_states(self, batch_size):
         return [tf.tile(tf.cast(state, self.compute_dtype)[None, :], [batch_size, 1]) for state in self.initial]

@@ -30,7 +30,8 @@ class RnnRbm(keras.Model):
 
     def __init__(self, visible: int = 88, hidden: int = 150, recurrent: int = 100, cell: str = "rnn",
                  k: int = 15, sampler: str = "xorshift", learned_initial_state: bool = True, seed: int = 0,
-                 conditioner_dtype: str | None = None, data_description: dict | None = None, **kwargs):
+                 conditioner_dtype: str | None = None, data_description: dict | None = None, dropout: float = 0.0,
+                 **kwargs):
         super().__init__(**kwargs)
         if sampler not in SAMPLERS:
             raise ValueError(f"unknown sampler {sampler!r}; choose one of {SAMPLERS}")
@@ -39,7 +40,8 @@ class RnnRbm(keras.Model):
         self.learned_initial_state, self.conditioner_dtype = learned_initial_state, conditioner_dtype
         self.data_description = data_description  # the grid and records it was trained on (an exported model)
         self.rbm = RBM(visible, hidden, name="rbm")
-        self.conditioner = Conditioner(cell, recurrent, learned_initial_state, name="conditioner",
+        self.dropout = dropout
+        self.conditioner = Conditioner(cell, recurrent, learned_initial_state, dropout=dropout, name="conditioner",
                                        dtype=conditioner_dtype)
         small = keras.initializers.RandomNormal(stddev=1e-4)
         self.to_visible_bias = keras.layers.Dense(visible, use_bias=False, kernel_initializer=small, name="Wuv")
@@ -60,6 +62,7 @@ class RnnRbm(keras.Model):
                 "cell": self.cell, "k": self.k, "sampler": self.sampler,
                 "learned_initial_state": self.learned_initial_state, "seed": self.seed,
                 "conditioner_dtype": self.conditioner_dtype, "data_description": self.data_description,
+                "dropout": self.dropout,
                 "name": self.name}
 
     @property

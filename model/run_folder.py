@@ -32,7 +32,15 @@ def is_model_file(source: Path) -> bool:
 
 
 def check_source(source: Path) -> None:
-    """Refuses, without importing TensorFlow, what is neither a run folder nor a model file."""
+    """Refuses, without importing TensorFlow, what is neither a run folder, a model file nor a
+    pretrained model's name."""
+    from model.pretrained import PretrainedError, is_pretrained, pretrained_path
+
+    if is_pretrained(source):
+        try:
+            source = pretrained_path(str(source))
+        except PretrainedError as err:
+            raise RunFolderError(str(err)) from None
     source = Path(source)
     if is_model_file(source):
         if not source.is_file():
@@ -69,9 +77,11 @@ def load_run_model(run_dir: Path, weights: str = "best"):
 
 
 def load_trained(source: Path, weights: str = "best"):
-    """(model, data description) of a run folder or of an exported ``.keras`` file."""
-    source = Path(source)
+    """(model, data description) of a run folder, an exported ``.keras`` file or ``pretrained:NAME``."""
+    from model.pretrained import is_pretrained, pretrained_path
+
     check_source(source)
+    source = pretrained_path(str(source)) if is_pretrained(source) else Path(source)
     if is_model_file(source):
         import keras
 

@@ -19,6 +19,7 @@ from common.files import write_bytes_atomic, write_json_atomic
 from curate.errors import CurationError
 from curate.file_curation import parse_song
 from model.config import DEFAULT_SAMPLE_STEPS, SampleConfig
+from model.pretrained import is_pretrained, pretrained_entry
 from model.run_folder import RunFolderError, load_trained
 from pipelines.audio import AudioUnavailable, find_synthesiser, render
 from pipelines.music_stats import compare, public, set_statistics
@@ -103,17 +104,20 @@ def write_piece(out_dir: Path, name: str, roll: np.ndarray, steps_per_quarter: i
     return written
 
 
-def sample_statistics(rolls: np.ndarray, training: list[np.ndarray] | None, seconds_per_frame: float) -> dict:
-    """Music statistics of the samples beside those of the training data (when its records are here)."""
-    if not training:
+def sample_statistics(rolls: np.ndarray, training: list[np.ndarray] | None, seconds_per_frame: float,
+                      data_statistics: dict | None = None) -> dict:
+    """Music statistics of the samples beside those of the training data: computed from its rolls
+    when its records are here, else the ones a pretrained model ships with."""
+    if training:
+        data_statistics = set_statistics(training, seconds_per_frame)
+    if not data_statistics:
         return {"samples": public(set_statistics(list(rolls), seconds_per_frame)), "data": None,
                 "note": "the training records are not at hand: no comparison"}
-    data_statistics = set_statistics(training, seconds_per_frame)
     sample_set = set_statistics(list(rolls), seconds_per_frame, data_statistics["usual_max_voices"])
     return {"samples": public(sample_set), "data": public(data_statistics),
             "comparison": compare(sample_set, data_statistics),
-            "note": f"data: {data_statistics['pieces']} pieces of the train split (untransposed), timed at the "
-                    "samples' tempo"}
+            "note": f"data: {data_statistics['pieces']} pieces of the train split (untransposed), "
+                    + ("timed at the samples' tempo" if training else "shipped with the pretrained model")}
 
 
 def sample_run(run_dir: Path, out_dir: Path, config: SampleConfig) -> dict:
@@ -154,7 +158,8 @@ def sample_run(run_dir: Path, out_dir: Path, config: SampleConfig) -> dict:
         outputs.append(write_piece(out_dir, name, roll, steps_per_quarter, dt, config, synthesiser, warnings,
                                    title=f"{name} ({config.mode}, seed {config.seed})"))
     training = data_rolls(data)
-    statistics = sample_statistics(rolls, training, seconds_per_frame)
+    shipped = pretrained_entry(str(run_dir)).get("data_statistics") if is_pretrained(run_dir) else None
+    statistics = sample_statistics(rolls, training, seconds_per_frame, shipped)
     reference = None
     if training:  # a real piece of the training data, written the same way, to listen to beside the samples
         reference = write_piece(out_dir, "reference", training[0][:max(steps, 1)], steps_per_quarter, dt, config,
@@ -165,7 +170,7 @@ def sample_run(run_dir: Path, out_dir: Path, config: SampleConfig) -> dict:
     for stale in [*out_dir.glob("sample-*.*"), *out_dir.glob("reference.*")]:
         if stale.name not in written and not stale.name.startswith("."):  # left by an earlier, larger request
             stale.unlink()
-    summary = {"stage": "sample", "run": str(run_dir.resolve()), "settings": {**asdict(config), "threshold": threshold},
+    summary = {"stage": "sample", "run": str(run_dir) if is_pretrained(run_dir) else str(run_dir.resolve()), "settings": {**asdict(config), "threshold": threshold},
                "steps": steps, "steps_per_quarter": steps_per_quarter, "dt": dt,
                "primer_frames": 0 if primer is None else len(primer), "seconds": round(seconds, 3),
                "outputs": outputs, "reference": reference, "statistics": statistics, "warnings": warnings}

@@ -55,8 +55,9 @@ def _measured(value) -> bool:
 def _differences(run_dir: Path, config: TrainConfig, data: dict) -> list[str]:
     saved = json.loads((run_dir / "train.json").read_text())
     saved_data = json.loads((run_dir / "data.json").read_text()) if (run_dir / "data.json").exists() else {}
-    differences = [f"{k}: {saved.get(k)!r} -> {v!r}" for k, v in config.to_dict().items()
-                   if k not in EXTENDABLE and saved.get(k) != v]
+    defaults = TrainConfig().to_dict()  # a setting newer than the run folder counts as its default
+    differences = [f"{k}: {saved.get(k, defaults[k])!r} -> {v!r}" for k, v in config.to_dict().items()
+                   if k not in EXTENDABLE and saved.get(k, defaults[k]) != v]
     if saved_data.get("fingerprint") != data["fingerprint"]:
         differences.append(f"records: {saved_data.get('records')} -> {data['records']}")
     return differences
@@ -99,7 +100,7 @@ def build_model(config: TrainConfig):
     from model.rnn_rbm import RnnRbm
 
     return RnnRbm(hidden=config.hidden, recurrent=config.recurrent, cell=config.cell, k=config.k,
-                  sampler=config.sampler, seed=config.seed,
+                  sampler=config.sampler, seed=config.seed, dropout=config.dropout,
                   conditioner_dtype="mixed_float16" if config.mixed_precision else None)
 
 

@@ -104,7 +104,7 @@ def compare(samples: dict, data: dict) -> dict:
     distance = 0.5 * float(np.abs(np.array(samples["pitch_class_histogram"])
                                   - np.array(data["pitch_class_histogram"])).sum())
     overlaps = {name: overlap(samples["_per_piece"][name], data["_per_piece"][name]) for name in SCALAR_FEATURES}
-    overlaps.update({name: overlap(samples["_pooled"][name], data["_pooled"][name])
+    overlaps.update({name: overlap(samples["_pooled"][name], data.get("_pooled", {}).get(name, []))
                      for name in ("note_lengths", "inter_onsets")})
     return {"pitch_class_distance": distance, "overlap": overlaps}
 
@@ -112,3 +112,9 @@ def compare(samples: dict, data: dict) -> dict:
 def public(statistics: dict) -> dict:
     """The summary without the per-piece lists (for samples.json)."""
     return {k: v for k, v in statistics.items() if not k.startswith("_")}
+
+
+def shippable(statistics: dict) -> dict:
+    """The summary with the per-piece scalar features but not the pooled note lists (small enough to
+    ship beside a pretrained model and still compare distributions)."""
+    return {k: v for k, v in statistics.items() if k != "_pooled"}

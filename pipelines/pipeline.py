@@ -24,7 +24,7 @@ from common.files import write_text_atomic
 from pipelines.pipeline_config import PipelineConfig
 
 STATE_NAME = "pipeline.json"
-STAGES = ("corpus", "curate", "records", "train", "sample", "evaluate")
+STAGES = ("corpus", "curate", "records", "train", "sample", "compare", "evaluate")
 
 
 class PipelineError(Exception):
@@ -42,6 +42,7 @@ class Layout:
     records = property(lambda self: self.out / "records")
     run = property(lambda self: self.out / "run")
     samples = property(lambda self: self.out / "samples")
+    pretrained_samples = property(lambda self: self.out / "pretrained-samples")
     report = property(lambda self: self.out / "report.html")
     state = property(lambda self: self.out / STATE_NAME)
 
@@ -94,6 +95,8 @@ def _output_digest(stage: str, layout: Layout, config: PipelineConfig) -> str | 
         return _file_digest(state) if state.is_file() and json.loads(state.read_text()).get("finished") else None
     if stage == "sample":
         return _file_digest(layout.samples / "samples.json")
+    if stage == "compare":
+        return _file_digest(layout.pretrained_samples / "samples.json")
     if stage == "evaluate":
         return _file_digest(layout.run / f"eval-{config.evaluate.split}.json")
     raise ValueError(stage)
@@ -142,6 +145,11 @@ def _signature(stage: str, config: PipelineConfig, layout: Layout, outputs: dict
         inputs = {"settings": settings["train"], "records": outputs["records"]}
     elif stage == "sample":
         inputs = {"settings": settings["sample"], "run": outputs["train"]}
+    elif stage == "compare":
+        from model.pretrained import PRETRAINED_DIR
+
+        inputs = {"settings": settings["sample"], "model": config.compare_pretrained,
+                  "index": _file_digest(PRETRAINED_DIR / "index.json")}
     else:
         inputs = {"settings": settings["evaluate"], "run": outputs["train"], "records": outputs["records"]}
     return _digest(inputs)
@@ -155,6 +163,8 @@ def _stages(config: PipelineConfig) -> list[str]:
         stages.remove("curate")
     if config.evaluate is None:
         stages.remove("evaluate")
+    if config.compare_pretrained is None:
+        stages.remove("compare")
     return stages
 
 
@@ -196,6 +206,11 @@ def _run_stage(stage: str, config: PipelineConfig, layout: Layout, log: Callable
             log(f"sample: warning: {warning}")
         audio = sum("audio" in output for output in summary["outputs"])
         return f"{len(summary['outputs'])} pieces of {summary['steps']} frames, {audio} with audio"
+    if stage == "compare":
+        from model.sample import sample_run
+
+        summary = sample_run(f"pretrained:{config.compare_pretrained}", layout.pretrained_samples, config.sample)
+        return f"{len(summary['outputs'])} pieces of pretrained:{config.compare_pretrained}"
     if stage == "evaluate":
         from model.evaluate import evaluate_run
 

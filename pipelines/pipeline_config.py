@@ -57,10 +57,11 @@ class PipelineConfig:
     sample: SampleConfig
     evaluate: EvaluateConfig | None
     origin: str  # the file it was read from
+    compare_pretrained: str | None = None  # a pretrained model sampled with the same settings, for the report
 
     def stage_settings(self) -> dict:
         """Every setting as plain JSON values, per section (recorded beside the outputs)."""
-        return {"pipeline": {"out": str(self.out)},
+        return {"pipeline": {"out": str(self.out), "compare_pretrained": self.compare_pretrained},
                 "corpus": {self.source: self.location, "parts": self.parts},
                 "curate": self.curate.to_dict(), "records": self.records.to_dict(),
                 "train": self.train.to_dict(), "sample": _plain(self.sample),
@@ -134,10 +135,19 @@ def load_pipeline_config(path: Path | None = None, out: Path | None = None) -> P
         if not isinstance(section, dict):
             raise PipelineConfigError(f"{path}: [{name}] should be a section of settings")
     pipeline = data.get("pipeline", {})
-    if set(pipeline) - {"out"}:
-        raise PipelineConfigError(f"{path} [pipeline] {sorted(set(pipeline) - {'out'})[0]}: unknown setting; known: out")
+    known = ("out", "compare_pretrained")
+    if set(pipeline) - set(known):
+        raise PipelineConfigError(f"{path} [pipeline] {sorted(set(pipeline) - set(known))[0]}: unknown setting; "
+                                  f"known: {', '.join(known)}")
     if not isinstance(pipeline.get("out", "x"), str) or not pipeline.get("out", "x"):
         raise PipelineConfigError(f"{path} [pipeline] out = {pipeline.get('out')!r}: a folder name")
+    compare = pipeline.get("compare_pretrained")
+    if compare is not None:
+        from model.pretrained import pretrained_index
+
+        if compare not in pretrained_index():
+            raise PipelineConfigError(f"{path} [pipeline] compare_pretrained = {compare!r}: one of "
+                                      f"{', '.join(sorted(pretrained_index())) or '(none in this installation)'}")
     out = Path(out) if out is not None else Path(pipeline.get("out", "pipeline-out"))
     source, location, parts = _source(f"{path} [corpus]", data.get("corpus", {"music21": "bach/chorales"}))
     return PipelineConfig(
@@ -147,4 +157,4 @@ def load_pipeline_config(path: Path | None = None, out: Path | None = None) -> P
         train=_settings(TrainConfig, f"{path} [train]", data.get("train", {})),
         sample=_settings(SampleConfig, f"{path} [sample]", data.get("sample", {})),
         evaluate=_settings(EvaluateConfig, f"{path} [evaluate]", data["evaluate"]) if "evaluate" in data else None,
-        origin=str(path))
+        origin=str(path), compare_pretrained=compare)

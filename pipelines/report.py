@@ -239,51 +239,65 @@ STATISTICS_ROWS = [("notes_per_second", "notes per second", 2, 1), ("voices_mean
                    ("inter_onset_median", "inter-onset interval, median (frames)", 1, 1)]
 
 
-def _statistics_table(statistics: dict | None) -> str:
+def _statistics_table(statistics: dict | None, pretrained: dict | None = None) -> str:
+    """The samples' music statistics beside the training data's (and a pretrained model's samples')."""
     if not statistics:
         return ""
     samples, data = statistics.get("samples"), statistics.get("data")
     overlap = (statistics.get("comparison") or {}).get("overlap", {})
+    other = (pretrained or {}).get("samples")
     rows = []
     for key, label, digits, scale in STATISTICS_ROWS:
         def shown(value):
             return "" if value is None else f"{scale * value:.{digits}f}" + (" %" if scale == 100 else "")
         overlap_key = {"note_length_median": "note_lengths", "inter_onset_median": "inter_onsets"}.get(key, key)
-        rows.append([label, shown(samples.get(key)), shown((data or {}).get(key)),
-                     "" if overlap.get(overlap_key) is None else f"{overlap[overlap_key]:.2f}"])
+        row = [label, shown(samples.get(key))] + ([shown(other.get(key))] if other else []) + \
+            [shown((data or {}).get(key)), "" if overlap.get(overlap_key) is None else f"{overlap[overlap_key]:.2f}"]
+        rows.append(row)
+    header = ["statistic", "this run's samples"] + (["pretrained model's samples"] if other else []) + \
+        ["training data", "overlap, samples vs data (1: same)"]
     distance = (statistics.get("comparison") or {}).get("pitch_class_distance")
     note = escape(statistics.get("note", ""))
     return ("<h3>The samples as music, beside the training data</h3>"
-            + _table(["statistic", "samples", "training data", "overlap of the distributions (1: same)"], rows, {1, 2, 3})
-            + (f"<p>Pitch-class histogram distance (total variation, 0 = same): {distance:.2f}.</p>"
+            + _table(header, rows, set(range(1, len(header))))
+            + (f"<p>Pitch-class histogram distance from the data (total variation, 0 = same): {distance:.2f}.</p>"
                if distance is not None else "")
             + f'<p class="muted">{note}; overlap: shared area of the per-piece histograms (Yang &amp; Lerch 2020).</p>')
 
 
-def _piece_card(piece: dict, caption: str) -> str:
-    midi, png = f"samples/{piece['midi']}", f"samples/{piece['png']}"
-    audio = (f'<audio controls preload="none" src="samples/{escape(piece["audio"])}"></audio>'
+def _piece_card(folder: str, piece: dict, caption: str) -> str:
+    midi, png = f"{folder}/{piece['midi']}", f"{folder}/{piece['png']}"
+    audio = (f'<audio controls preload="none" src="{folder}/{escape(piece["audio"])}"></audio>'
              if piece.get("audio") else '<p class="muted">no audio (see the warnings above)</p>')
     return (f'<figure class="sample"><a href="{escape(midi)}"><img src="{escape(png)}" '
             f'alt="piano roll of {escape(piece["midi"])}"></a>{audio}<figcaption><a href="{escape(midi)}">'
             f'{escape(piece["midi"])}</a> · {caption}</figcaption></figure>')
 
 
-def _samples_section(samples: Path) -> str:
+def _cards(folder: str, summary: dict, reference: bool = True) -> str:
+    cards = [_piece_card(folder, output, f'{output["notes_per_frame"]:.2f} notes per frame · {output["silent_frames"]} '
+                                         "silent frames") for output in summary["outputs"]]
+    if reference and summary.get("reference"):
+        cards.append(_piece_card(folder, summary["reference"], "a real piece of the training data, written the same way"))
+    warnings = "".join(f'<p class="failed">{escape(w)}</p>' for w in summary.get("warnings", []))
+    return warnings + f'<div class="samples">{"".join(cards)}</div>'
+
+
+def _samples_section(samples: Path, pretrained_samples: Path | None = None) -> str:
     summary = _read_json(samples / "samples.json")
     if summary is None:
         return _section("samples", "Samples", _missing("sample has not run yet."))
-    cards = [_piece_card(output, f'{output["notes_per_frame"]:.2f} notes per frame · {output["silent_frames"]} '
-                                 "silent frames") for output in summary["outputs"]]
-    if summary.get("reference"):
-        cards.append(_piece_card(summary["reference"], "a real piece of the training data, written the same way"))
     settings = summary["settings"]
-    warnings = "".join(f'<p class="failed">{escape(w)}</p>' for w in summary.get("warnings", []))
+    pretrained = _read_json(pretrained_samples / "samples.json") if pretrained_samples else None
     body = (f"<p>{len(summary['outputs'])} pieces of {summary['steps']} frames, mode {escape(settings['mode'])} "
             f"(the model following its {escape(settings.get('feedback', 'emitted'))}), "
             f"temperature {settings['temperature']}, {settings['k']} Gibbs steps per frame, seed {settings['seed']}. "
-            "Pictures: time in bars, pitch names at each C; click one for its MIDI file.</p>" + warnings
-            + f'<div class="samples">{"".join(cards)}</div>' + _statistics_table(summary.get("statistics")))
+            "Pictures: time in bars, pitch names at each C; click one for its MIDI file.</p>"
+            + _cards("samples", summary))
+    if pretrained is not None:
+        body += (f"<h3>The same settings on {escape(pretrained['run'])}, a model that ships with pianorbm</h3>"
+                 + _cards(pretrained_samples.name, pretrained, reference=False))
+    body += _statistics_table(summary.get("statistics"), (pretrained or {}).get("statistics"))
     return _section("samples", "Samples", body)
 
 
@@ -313,7 +327,7 @@ def write_report(layout, config) -> Path:
                 ("corpus", lambda: _corpus_section(manifest, info)), ("dataset", lambda: _dataset_section(info)),
                 ("training", lambda: _training_section(layout.run)),
                 ("evaluation", lambda: _evaluation_section(layout.run)),
-                ("samples", lambda: _samples_section(layout.samples))]
+                ("samples", lambda: _samples_section(layout.samples, layout.pretrained_samples))]
     sections = [_drawn(anchor, build) for anchor, build in builders]
     source = f"{config.source}: {config.location}"
     page = ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"

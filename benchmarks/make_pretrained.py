@@ -1,0 +1,64 @@
+"""Make the pretrained models that ship in model/pretrained/ from finished runs of paper_table.py.
+
+    python benchmarks/make_pretrained.py [--work /tmp/pianorbm-paper]
+
+For each dataset the run with the lowest *validation* NLL is exported (the test split chooses
+nothing), with its test figures and its training data's statistics written to index.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from common.files import write_json_atomic  # noqa: E402
+from model.export import export_run  # noqa: E402
+from model.pretrained import PRETRAINED_DIR  # noqa: E402
+from model.sample import data_rolls  # noqa: E402
+from pipelines.music_stats import set_statistics, shippable  # noqa: E402
+
+NAMES = {"jsb": ("jsb-chorales", "Bach chorales, JSB Chorales benchmark (Boulanger-Lewandowski et al. 2012), "
+                                 "quarter-note frames, pieces in C major / C minor"),
+         "nottingham": ("nottingham", "folk tunes with chords, Nottingham benchmark, eighth-note frames")}
+STATISTICS_QPM = 120
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work", type=Path, default=Path("/tmp/pianorbm-paper"))
+    args = parser.parse_args()
+    index = {}
+    for dataset, (name, description) in NAMES.items():
+        runs = [run for run in sorted(args.work.glob(f"{dataset}-*-seed*"))
+                if (run / "eval-test.json").exists() and (run / "state.json").exists()]
+        if not runs:
+            print(f"{dataset}: no finished run in {args.work}")
+            continue
+        best = min(runs, key=lambda run: json.loads((run / "state.json").read_text())["best_monitor"])
+        state = json.loads((best / "state.json").read_text())
+        evaluation = json.loads((best / "eval-test.json").read_text())
+        settings = json.loads((best / "train.json").read_text())
+        path = export_run(best, PRETRAINED_DIR / f"{name}.keras")
+        data = json.loads((best / "data.json").read_text())
+        grid = data["steps_per_quarter"]
+        statistics = set_statistics(data_rolls(data), 60 / (STATISTICS_QPM * grid))
+        index[name] = {
+            "file": path.name, "description": description, "cell": settings["cell"], "seed": settings["seed"],
+            "train": settings, "epochs": state["epoch"], "best_epoch": state["best_epoch"],
+            "validation_nll": state["best_monitor"],
+            "test": {k: evaluation[k] for k in ("nll", "nll_ci95", "accuracy", "accuracy_ci95", "accuracy_pooled")},
+            "data_statistics": shippable(statistics), "data_statistics_qpm": STATISTICS_QPM,
+        }
+        print(f"{name}: {best.name}, validation NLL {state['best_monitor']:.3f}, test NLL {evaluation['nll']:.3f}, "
+              f"{path.stat().st_size / 1024:.0f} KiB")
+    write_json_atomic(PRETRAINED_DIR / "index.json", index)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""Models that ship with pianorbm: sample from them with no training.
+
+``pianorbm sample pretrained:jsb-chorales OUT`` (or ``pretrained:nottingham``); ``pianorbm sample
+--list-pretrained`` lists them with their test figures. Each is an exported ``.keras`` file (model,
+weights, data description) beside ``index.json``, which says how it was trained and evaluated, and
+the statistics of its training data, so samples are compared with the data without the records.
+``benchmarks/pretrained.py`` makes them from finished runs.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
+PREFIX = "pretrained:"
+
+
+class PretrainedError(Exception):
+    """An unknown pretrained name; the message lists the known ones."""
+
+
+def pretrained_index() -> dict:
+    path = PRETRAINED_DIR / "index.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def is_pretrained(source: str | Path) -> bool:
+    return str(source).startswith(PREFIX)
+
+
+def pretrained_entry(source: str) -> dict:
+    name = str(source)[len(PREFIX):]
+    index = pretrained_index()
+    if name not in index:
+        raise PretrainedError(f"no pretrained model {name!r}; known: {', '.join(sorted(index)) or 'none'}")
+    return index[name]
+
+
+def pretrained_path(source: str) -> Path:
+    """The model file of ``pretrained:NAME``."""
+    return PRETRAINED_DIR / pretrained_entry(source)["file"]
+
+
+def listing() -> str:
+    """One line per pretrained model: its name, its data and its test figures."""
+    lines = []
+    for name, entry in sorted(pretrained_index().items()):
+        figures = entry.get("test", {})
+        lines.append(f"pretrained:{name:<14} {entry['description']}; test NLL {figures.get('nll', float('nan')):.2f} "
+                     f"per step, expected accuracy {100 * figures.get('accuracy', float('nan')):.1f} %")
+    return "\n".join(lines) or "no pretrained models in this installation"
