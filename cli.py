@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -85,6 +86,15 @@ def _import_tensorflow() -> None:
         tf.get_logger().setLevel("ERROR")
 
 
+@contextmanager
+def _reported(*errors):
+    """The library's own errors (bad input, a stage that cannot go on) as one-line command errors."""
+    try:
+        yield
+    except errors as err:
+        raise click.ClickException(str(err)) from err
+
+
 def _settings(cls, values: dict):
     """The stage's settings from the command line, or a usage error naming the option."""
     try:
@@ -151,10 +161,8 @@ def corpus_command(source: str, query: str, dst: Path, mode: str, jobs: int | No
     """
     from curate.music21_corpus import export_corpus
 
-    try:
+    with _reported(LookupError):
         result = export_corpus(query, dst, mode=mode, jobs=jobs, progress=_progress_bar("export"))
-    except LookupError as err:
-        raise click.ClickException(str(err)) from err
     failed = [row for row in result.works if row["status"] == "failed"]
     files = sum(len(row["outputs"]) for row in result.works)
     click.echo(f"{len(result.works)} works matched {query!r}: {len(result.works) - len(failed)} exported "
@@ -181,11 +189,9 @@ def curate_command(src: Path, dst: Path, jobs: int | None, manifest_format: str,
     from curate.curation import CurationSetupError, curate_folder
     from curate.manifest import summary_table
 
-    try:
+    with _reported(CurationSetupError):
         result = curate_folder(src, dst, config, jobs=jobs, manifest_format=manifest_format,
                                progress=_progress_bar("curate"))
-    except CurationSetupError as err:
-        raise click.ClickException(str(err)) from err
     click.echo(summary_table(result.manifest))
     rate = result.processed / result.seconds if result.seconds else 0.0
     click.echo(f"read {result.processed} files ({rate:.0f} files/s), reused {result.reused} from an earlier run; "
@@ -219,11 +225,9 @@ def build_records_command(paths, pickle_path, jobs, **settings) -> None:
     _import_tensorflow()
     from pipelines.build_records import BuildError, build_records
 
-    try:
+    with _reported(BuildError):
         info = build_records(paths[-1], config, clean_dir=paths[0] if pickle_path is None else None,
                              pickle_path=pickle_path, jobs=jobs, progress=_progress_bar("records"))
-    except BuildError as err:
-        raise click.ClickException(str(err)) from err
     if info.get("up_to_date"):
         click.echo(f"{paths[-1]} is up to date with its inputs and settings: nothing to do")
     click.echo(f"{'split':<7} {'pieces':>7} {'examples':>9} {'frames':>9} {'shards':>7}")
@@ -251,17 +255,13 @@ def train_command(records_dir: Path, run_dir: Path, restart: bool, **settings) -
     config = _settings(TrainConfig, settings)
     from pipelines.records import RecordsError, load_info
 
-    try:
+    with _reported(RecordsError):
         load_info(records_dir)
-    except RecordsError as err:
-        raise click.ClickException(str(err)) from err
     _import_tensorflow()
     from model.train import TrainingError, train
 
-    try:
+    with _reported(TrainingError):
         state = train(records_dir, run_dir, config, restart=restart, log=Output.log)
-    except TrainingError as err:
-        raise click.ClickException(str(err)) from err
     best = state.get("best_monitor")
     click.echo(f"{run_dir}: epoch {state['epoch']}, step {state['step']}, best {state.get('criterion', 'val_monitor')} "
                f"{'none yet' if best is None else f'{best:.4f}'} at epoch {state['best_epoch']} "
@@ -292,17 +292,13 @@ def sample_command(run: str, out_dir: Path, **settings) -> None:
     config = _settings(SampleConfig, settings)
     from model.run_folder import RunFolderError, check_source
 
-    try:
+    with _reported(RunFolderError):
         check_source(run)
-    except RunFolderError as err:
-        raise click.ClickException(str(err)) from err
     _import_tensorflow()
     from model.sample import SampleError, sample_run
 
-    try:
+    with _reported(SampleError):
         summary = sample_run(run, out_dir, config)
-    except SampleError as err:
-        raise click.ClickException(str(err)) from err
     for warning in summary["warnings"]:
         click.echo(f"Warning: {warning}", err=True)
     notes = sum(o["notes_per_frame"] for o in summary["outputs"]) / len(summary["outputs"])
@@ -332,17 +328,13 @@ def evaluate_command(run_dir: Path, records_dir: Path | None, **settings) -> Non
     config = _settings(EvaluateConfig, settings)
     from model.run_folder import RunFolderError, check_source
 
-    try:
+    with _reported(RunFolderError):
         check_source(run_dir)
-    except RunFolderError as err:
-        raise click.ClickException(str(err)) from err
     _import_tensorflow()
     from model.evaluate import EvaluationError, evaluate_run, result_table
 
-    try:
+    with _reported(EvaluationError):
         result = evaluate_run(run_dir, records_dir, config, progress=_progress_bar("evaluate", "frame"))
-    except EvaluationError as err:
-        raise click.ClickException(str(err)) from err
     click.echo(result_table(result))
 
 
@@ -362,17 +354,13 @@ def export_command(run_dir: Path, model_file: Path, weights: str) -> None:
 
     if model_file.suffix != MODEL_FILE_SUFFIX:
         raise click.UsageError(f"MODEL_FILE {model_file} must end in {MODEL_FILE_SUFFIX}")
-    try:
+    with _reported(RunFolderError):
         check_source(run_dir)
-    except RunFolderError as err:
-        raise click.ClickException(str(err)) from err
     _import_tensorflow()
     from model.export import export_run
 
-    try:
+    with _reported(RunFolderError):
         export_run(run_dir, model_file, weights)
-    except RunFolderError as err:
-        raise click.ClickException(str(err)) from err
     click.echo(f"{model_file}: {model_file.stat().st_size / 1024:.0f} KiB, {weights} weights of {run_dir}")
 
 
@@ -392,17 +380,13 @@ def pipeline_command(config: Path | None, out: Path | None) -> None:
     """
     from pipelines.pipeline_config import PipelineConfigError, load_pipeline_config
 
-    try:
+    with _reported(PipelineConfigError):
         settings = load_pipeline_config(config, out)
-    except PipelineConfigError as err:
-        raise click.ClickException(str(err)) from err
     _import_tensorflow()
     from pipelines.pipeline import PipelineError, run_pipeline
 
-    try:
+    with _reported(PipelineError):
         result = run_pipeline(settings, log=Output.log, progress=_progress_bar)
-    except PipelineError as err:
-        raise click.ClickException(str(err)) from err
     ran = [o.stage for o in result.outcomes if o.status == "ran"]
     click.echo(f"ran: {', '.join(ran) or 'nothing (all up to date)'}; report: {result.layout.report}")
 

@@ -149,6 +149,7 @@ def test_report_renders_every_section_in_headless_chromium(finished, tmp_path):
             [s.getAttribute('aria-label'), s.getBoundingClientRect().width, s.querySelectorAll('rect, polyline').length])""")
         links = page.evaluate("() => [...document.querySelectorAll('a[href$=\".mid\"]')].map(a => a.href)")
         muted = page.evaluate("() => [...document.querySelectorAll('section p.muted')].map(p => p.textContent)")
+        audio = page.evaluate("() => [...document.querySelectorAll('audio')].map(a => a.getAttribute('src'))")
         page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
         browser.close()
     assert set(heights) == {"stages", "curation", "corpus", "dataset", "training", "evaluation", "samples"}
@@ -159,6 +160,9 @@ def test_report_renders_every_section_in_headless_chromium(finished, tmp_path):
     assert len(links) >= 3 and all(Path(mido.MidiFile(link.removeprefix("file://")).filename).exists() for link in links)
     assert not any("has not run" in text for text in muted), muted
     assert (tmp_path / "report.png").stat().st_size > 10_000
+    summary = json.loads((out / "samples" / "samples.json").read_text())
+    if not any(w.startswith("no audio") for w in summary["warnings"]):  # a player per piece, each file there
+        assert len(audio) == 4 and all((out / src).stat().st_size > 1000 for src in audio), audio
 
 
 def test_report_of_a_pipeline_that_has_not_run_says_so_per_section(tmp_path):
