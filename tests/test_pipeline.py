@@ -99,6 +99,18 @@ def test_rerun_skips_up_to_date_stages_and_redoes_only_what_changed(finished):
     assert state["epoch"] == 3 and len(state["history"]) == 3  # extended, not started over
 
 
+def test_a_pretrained_model_is_sampled_beside_the_run_for_the_report(finished):
+    tmp, out, _ = finished
+    text = TINY.format(epochs=3, outputs=3).replace('out = "unused"', 'out = "unused"\ncompare_pretrained = "jsb-chorales"')
+    (tmp / "compare.toml").write_text(text)
+    result = run_pipeline(load_pipeline_config(tmp / "compare.toml", out), log=lambda _: None)
+    assert _statuses(result)["compare"] == "ran" and _statuses(result)["train"] == "skipped"
+    page = (out / "report.html").read_text()
+    assert "pretrained:jsb-chorales" in page and "pretrained-samples/sample-000.png" in page
+    assert "pretrained model&#x27;s samples" in page or "pretrained model's samples" in page
+    shutil.rmtree(out / "pretrained-samples")  # the later tests of this module run without it
+
+
 def test_a_deleted_output_is_rebuilt(finished):
     tmp, out, _ = finished
     shutil.rmtree(out / "samples")

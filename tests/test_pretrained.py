@@ -1,0 +1,57 @@
+"""The models that ship with pianorbm: listed, sampled with no training, and found in an installed
+copy of the package outside the checkout."""
+
+import json
+import subprocess
+import sys
+import zipfile
+
+import pytest
+from click.testing import CliRunner
+
+from cli import main
+from model.pretrained import PRETRAINED_DIR, pretrained_index
+
+REPO = PRETRAINED_DIR.parents[1]
+
+
+def test_every_listed_model_is_shipped_with_its_figures():
+    index = pretrained_index()
+    assert {"jsb-chorales", "nottingham"} <= set(index)
+    for name, entry in index.items():
+        path = PRETRAINED_DIR / entry["file"]
+        assert path.is_file() and 50_000 < path.stat().st_size < 2_000_000, name  # a few hundred KB
+        assert entry["test"]["nll"] < entry["data_statistics"]["pieces"] and entry["test"]["nll_ci95"][0] > 0
+    listing = CliRunner().invoke(main, ["sample", "--list-pretrained"])
+    assert listing.exit_code == 0 and "pretrained:jsb-chorales" in listing.output and "test NLL" in listing.output
+    unknown = CliRunner().invoke(main, ["sample", "pretrained:mozart", "out"])
+    assert unknown.exit_code == 1 and "no pretrained model 'mozart'; known: jsb-chorales" in unknown.output
+
+
+def test_a_pretrained_model_samples_with_no_training(tmp_path):
+    result = CliRunner().invoke(main, ["sample", "pretrained:jsb-chorales", str(tmp_path), "-n", "2", "--bars", "4",
+                                       "--audio", "none"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "samples.json").read_text())
+    assert summary["run"] == "pretrained:jsb-chorales" and len(summary["outputs"]) == 2
+    assert summary["statistics"]["data"]["pieces"] > 100  # compared with the data it shipped with
+
+
+@pytest.mark.slow
+def test_the_installed_package_carries_the_pretrained_models(tmp_path):
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
+                            str(tmp_path / "wheel"), str(REPO)], capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr[-2000:]
+    wheel = next((tmp_path / "wheel").glob("pianorbm-*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "model/pretrained/index.json" in names and "model/pretrained/jsb-chorales.keras" in names
+    zipfile.ZipFile(wheel).extractall(tmp_path / "site")
+    probe = ("import model, model.pretrained\n"
+             "from model.run_folder import load_trained\n"
+             "from model.generate import generate_rolls\n"
+             "assert model.__file__.startswith(%r), model.__file__\n"
+             "rnn_rbm, data = load_trained('pretrained:jsb-chorales')\n"
+             "print('FRAMES', generate_rolls(rnn_rbm, 1, 16).shape, data['steps_per_quarter'])\n") % str(tmp_path / "site")
+    run = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True,
+                         env={"PYTHONPATH": str(tmp_path / "site"), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+    assert run.returncode == 0 and "FRAMES (1, 16, 88) 1" in run.stdout, run.stderr[-2000:]
