@@ -112,7 +112,7 @@ def _pieces_from_clean(clean_dir: Path, config: RecordsConfig, jobs: int | None,
               "inputs_sha256": hashlib.sha256("".join(f"{p}\t{s}\n" for p, s in zip(kept.path, kept.sha256))
                                               .encode()).hexdigest(), "files": len(kept)}
     tasks = [(str(clean_dir), path, sha, config) for path, sha in zip(kept.path, kept.sha256)]
-    bar = progress(len(tasks), "roll") if progress else None
+    bar = progress(len(tasks)) if progress else None
     pieces, dropped = [], {}
     pool = IsolatedPool(roll_clean_file, jobs or os.cpu_count() or 1, timeout_s=120.0, memory_mb=4096)
     for _, _, outcome in pool.map(tasks):

@@ -140,7 +140,9 @@ def _signature(stage: str, config: PipelineConfig, layout: Layout, outputs: dict
             source = _file_digest(Path(config.location))
         else:
             source = outputs["curate"]
-        inputs = {"settings": settings["records"], "source": source}
+        from pipelines.records import FORMAT_VERSION
+
+        inputs = {"settings": settings["records"], "source": source, "format": FORMAT_VERSION}
     elif stage == "train":
         inputs = {"settings": settings["train"], "records": outputs["records"]}
     elif stage == "sample":
