@@ -11,19 +11,17 @@ import keras
 import tensorflow as tf
 
 CELLS = {
-    "rnn": lambda units, dtype, dropout: keras.layers.SimpleRNN(units, activation="tanh", return_sequences=True,
-                                                                return_state=True, dropout=dropout, dtype=dtype),
-    "gru": lambda units, dtype, dropout: keras.layers.GRU(units, return_sequences=True, return_state=True,
-                                                          dropout=dropout, dtype=dtype),
-    "lstm": lambda units, dtype, dropout: keras.layers.LSTM(units, return_sequences=True, return_state=True,
-                                                            dropout=dropout, dtype=dtype),
+    "rnn": lambda units, dtype: keras.layers.SimpleRNN(units, activation="tanh", return_sequences=True,
+                                                       return_state=True, dtype=dtype),
+    "gru": lambda units, dtype: keras.layers.GRU(units, return_sequences=True, return_state=True, dtype=dtype),
+    "lstm": lambda units, dtype: keras.layers.LSTM(units, return_sequences=True, return_state=True, dtype=dtype),
 }
 
 
-def make_recurrent_layer(cell: str, units: int, dtype=None, dropout: float = 0.0) -> keras.layers.Layer:
+def make_recurrent_layer(cell: str, units: int, dtype=None) -> keras.layers.Layer:
     if cell not in CELLS:
         raise ValueError(f"unknown cell {cell!r}; choose one of {sorted(CELLS)}")
-    return CELLS[cell](units, dtype, dropout)
+    return CELLS[cell](units, dtype)
 
 
 @keras.saving.register_keras_serializable(package="pianorbm")
@@ -38,7 +36,7 @@ class Conditioner(keras.layers.Layer):
         super().__init__(**kwargs)
         self.cell_name, self.units, self.learned_initial_state = cell, units, learned_initial_state
         self.dropout = dropout
-        self.recurrent = make_recurrent_layer(cell, units, dtype=kwargs.get("dtype"), dropout=dropout)
+        self.recurrent = make_recurrent_layer(cell, units, dtype=kwargs.get("dtype"))
         self.state_count = 2 if cell == "lstm" else 1
 
     def build(self, input_shape):
@@ -53,12 +51,20 @@ class Conditioner(keras.layers.Layer):
     def initial_states(self, batch_size):
         return [tf.tile(tf.cast(state, self.compute_dtype)[None, :], [batch_size, 1]) for state in self.initial]
 
-    def call(self, frames, training=None, initial_states=None, return_states=False):
+    def call(self, frames, training=None, initial_states=None, return_states=False, dropout_seed=None):
         """u_{t-1} for every step; from ``initial_states`` (a list, as returned) instead of the learned
         state when given, e.g. the state a previous chunk of the same pieces ended in; with
-        ``return_states``, also the states after the last frame."""
+        ``return_states``, also the states after the last frame.
+
+        In training with ``dropout_seed`` (a stateless (2,) seed), each sequence's input keys are
+        dropped with probability ``dropout``, the same keys at every step of the call; the mask is a
+        function of the seed alone, so a resumed run draws the masks of an uninterrupted one."""
         batch = tf.shape(frames)[0]
         frames = tf.cast(frames, self.compute_dtype)
+        if training and self.dropout and dropout_seed is not None:
+            seed = tf.random.experimental.stateless_fold_in(dropout_seed, 0xD0)  # apart from the Gibbs chains' draws
+            frames = tf.nn.experimental.stateless_dropout(frames, self.dropout, seed=seed,
+                                                          noise_shape=tf.stack([batch, 1, tf.shape(frames)[2]]))
         states = self.initial_states(batch) if initial_states is None else \
             [tf.cast(state, self.compute_dtype) for state in initial_states]
         outputs, *final = self.recurrent(frames, initial_state=states if self.state_count > 1 else states[0],

@@ -74,15 +74,19 @@ class RnnRbm(keras.Model):
         states = tf.cast(states, tf.float32)  # a mixed-precision conditioner computes in float16
         return self.rbm.bv + self.to_visible_bias(states), self.rbm.bh + self.to_hidden_bias(states)
 
-    def call(self, frames, training=None):
+    def call(self, frames, training=None, dropout_seed=None):
         """frames (B, T, 88) -> the RBM biases of every step, (B, T, 88) and (B, T, hidden)."""
-        return self.biases(self.conditioner(frames, training=training))
+        return self.biases(self.conditioner(frames, training=training, dropout_seed=dropout_seed))
 
-    def conditioned(self, frames, initial_states, training=None):
+    def conditioned(self, frames, initial_states, training=None, dropout_seed=None):
         """(bv, bh, states after the last frame) of a chunk of pieces whose recurrent state so far is
         ``initial_states``."""
-        before, final = self.conditioner(frames, training=training, initial_states=initial_states, return_states=True)
+        before, final = self.conditioner(frames, training=training, initial_states=initial_states, return_states=True,
+                                         dropout_seed=dropout_seed)
         return (*self.biases(before), final)
+
+    def _seed(self, counter):
+        return tf.stack([tf.constant(self.seed, tf.int64), tf.cast(counter, tf.int64)])
 
     def set_visible_bias_from_frequencies(self, frequencies: np.ndarray) -> None:
         """Initialises bv to the logit of each key's frequency in the data (Hinton's practical guide)."""
@@ -96,8 +100,8 @@ class RnnRbm(keras.Model):
         padding); both figures are then means over the real frames. ``biases`` (bv, bh) replaces the
         conditioner's run from the initial state (a chunk that carries a state in).
         """
-        seed = tf.stack([tf.constant(self.seed, tf.int64), tf.cast(counter, tf.int64)])
-        bv, bh = self(frames, training=training) if biases is None else biases
+        seed = self._seed(counter)
+        bv, bh = self(frames, training=training, dropout_seed=seed) if biases is None else biases
         v = tf.reshape(frames, [-1, self.visible])
         bv = tf.reshape(bv, [-1, self.visible])
         bh = tf.reshape(bh, [-1, self.hidden])
@@ -142,7 +146,8 @@ class RnnRbm(keras.Model):
         returns the metrics and the states to carry into the next chunk."""
         with tf.GradientTape() as tape:
             states = self.chunk_states(tf.shape(frames)[0], carried, first)
-            bv, bh, final = self.conditioned(frames, states, training=True)
+            bv, bh, final = self.conditioned(frames, states, training=True,
+                                             dropout_seed=self._seed(self.optimizer.iterations))
             cost, monitor = self.cd_cost(frames, self.optimizer.iterations, lengths=lengths, biases=(bv, bh))
         gradients = tape.gradient(cost, self.trainable_variables)
         self.optimizer.apply(gradients, self.trainable_variables)

@@ -168,7 +168,8 @@ def test_report_renders_every_section_in_headless_chromium(finished, tmp_path):
     assert all(h > 50 for h in heights.values()), heights
     # 3 samples and a reference piece of the training data
     assert len(images) == 4 and all(complete and width > 0 and shown > 0 for _, complete, width, shown in images), images
-    assert len(charts) == 4 and all(width > 100 and marks > 0 for _, width, marks in charts), charts
+    # pitches, lengths, monitor, cost, validation NLL
+    assert len(charts) == 5 and all(width > 100 and marks > 0 for _, width, marks in charts), charts
     assert len(links) >= 3 and all(Path(mido.MidiFile(link.removeprefix("file://")).filename).exists() for link in links)
     assert not any("has not run" in text for text in muted), muted
     assert (tmp_path / "report.png").stat().st_size > 10_000
