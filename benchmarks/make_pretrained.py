@@ -52,7 +52,8 @@ def main() -> None:
             "file": path.name, "description": description, "cell": settings["cell"], "seed": settings["seed"],
             "train": settings, "epochs": state["epoch"], "best_epoch": state["best_epoch"],
             "validation_nll": state["best_monitor"],
-            "test": {k: evaluation[k] for k in ("nll", "nll_ci95", "accuracy", "accuracy_ci95", "accuracy_pooled")},
+            "test": {**{k: evaluation[k] for k in ("nll", "nll_ci95", "accuracy", "accuracy_ci95", "accuracy_pooled")},
+                     "ais": f"{evaluation['settings']['ais_chains']} x {evaluation['settings']['ais_betas']}"},
             "data_statistics": shippable(statistics), "data_statistics_qpm": STATISTICS_QPM,
         }
         print(f"{name}: {best.name}, validation NLL {state['best_monitor']:.3f}, test NLL {evaluation['nll']:.3f}, "

@@ -63,7 +63,7 @@ def _mean(values: list[float]) -> float:
 
 def table(results: dict, datasets: list[str], cells: list[str], seeds: list[int]) -> list[str]:
     lines = ["| dataset | model | seeds | test NLL (mean) | seed spread | 95 % CI over pieces | expected accuracy | "
-             "95 % CI | pooled accuracy (Bay) | epochs (best) | training |",
+             "95 % CI | pooled accuracy (Bay) | epochs (best) | epoch time, summed |",
              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for dataset in datasets:
         done = [(cell, [results[(dataset, cell, s)] for s in seeds if (dataset, cell, s) in results]) for cell in cells]
@@ -146,10 +146,13 @@ def main() -> None:
         "with the default recipe of `pianorbm train` (no option beyond the folders):",
         f"RBM {defaults.hidden} hidden, {defaults.recurrent} recurrent units, CD-{defaults.k}; whole pieces in batches "
         f"of about {defaults.batch_size} x {defaults.seq_len} frames, trained in chunks of {defaults.seq_len} frames "
-        "with the recurrent state carried across chunks; Adam, learning rate "
+        f"with the recurrent state carried across chunks; dropout {defaults.dropout:g} on the conditioner's input; "
+        "Adam, learning rate "
         f"{defaults.learning_rate:g}, constant; the weights of the best validation NLL (AIS 8 x 100 on the first "
         f"2,500 valid frames, about every 50,000 training frames), stopping after {defaults.patience} validations "
-        "without improvement. Published splits, no augmentation, nothing tuned per dataset.",
+        f"without improvement, at most {defaults.epochs} epochs. Published splits, no augmentation, nothing tuned per "
+        "dataset. Runs here shared the 2 cores with another run, so the epoch times are about twice a quiet "
+        "machine's (validation and compiling not included).",
         "",
         "Test NLL per time step: every frame of every test piece, the first predicted from the learned initial "
         "state, log Z by AIS (16 chains; 500 temperatures on JSB, 200 on Nottingham). Expected accuracy: for each "
@@ -157,6 +160,10 @@ def main() -> None:
         "from the previous true frame, 50 burn-in steps, 25 samples each), then averaged over time steps (the "
         "benchmark's rule); pooled accuracy is Bay et al.'s sum TP / sum (TP + FP + FN). Intervals: 95 % "
         "bootstrap over test pieces (of the first seed). The floors are fitted on the train split only.",
+        "",
+        "**Read the NLLs with [ais-check.md](ais-check.md):** AIS underestimates log Z when the RBMs are sharp, "
+        "and the trained Nottingham models are; there the printed test NLL is optimistic, and the validation NLL "
+        "that picked the epoch was more so. How the recipe was chosen: [recipe.md](recipe.md).",
         "",
         *table(results, datasets, cells, seeds),
         "",

@@ -48,5 +48,6 @@ def listing() -> str:
     for name, entry in sorted(pretrained_index().items()):
         figures = entry.get("test", {})
         lines.append(f"pretrained:{name:<14} {entry['description']}; test NLL {figures.get('nll', float('nan')):.2f} "
-                     f"per step, expected accuracy {100 * figures.get('accuracy', float('nan')):.1f} %")
+                     f"per step (AIS {figures.get('ais', '?')}; see docs/ais-check.md), expected accuracy "
+                     f"{100 * figures.get('accuracy', float('nan')):.1f} %")
     return "\n".join(lines) or "no pretrained models in this installation"
