@@ -31,6 +31,8 @@ from pipelines.records import RecordsError, key_frequencies, load_info
 
 # settings that may change between invocations of one run: they extend or observe it, not define it
 EXTENDABLE = {"epochs", "patience", "checkpoint_every", "image_every"}
+# what runs trained before a setting existed did, so that resuming one is refused rather than changed
+BEFORE_THEY_EXISTED = {"batching": "windows", "dropout": 0.0}
 VALIDATION_AIS = (8, 100)  # chains, inverse temperatures: enough to rank epochs, cheap enough for every epoch
 VALIDATION_TRAIN_FRAMES = 50_000  # by default a validation NLL about every this many training frames
 VALIDATION_FRAMES = 2_500  # the validation NLL runs on the first valid pieces (a fixed set) up to this many frames
@@ -55,9 +57,9 @@ def _measured(value) -> bool:
 def _differences(run_dir: Path, config: TrainConfig, data: dict) -> list[str]:
     saved = json.loads((run_dir / "train.json").read_text())
     saved_data = json.loads((run_dir / "data.json").read_text()) if (run_dir / "data.json").exists() else {}
-    defaults = TrainConfig().to_dict()  # a setting newer than the run folder counts as its default
-    differences = [f"{k}: {saved.get(k, defaults[k])!r} -> {v!r}" for k, v in config.to_dict().items()
-                   if k not in EXTENDABLE and saved.get(k, defaults[k]) != v]
+    saved = {**BEFORE_THEY_EXISTED, **saved}  # a run folder older than a setting was trained the old way
+    differences = [f"{k}: {saved.get(k)!r} -> {v!r}" for k, v in config.to_dict().items()
+                   if k not in EXTENDABLE and saved.get(k) != v]
     if saved_data.get("fingerprint") != data["fingerprint"]:
         differences.append(f"records: {saved_data.get('records')} -> {data['records']}")
     return differences
