@@ -287,3 +287,17 @@ def test_carrying_the_state_across_chunks_equals_one_long_window(cell):
     chunked = model.rbm.free_energy(v, np.concatenate([p[0] for p in parts], 1).reshape(-1, 88),
                                     np.concatenate([p[1] for p in parts], 1).reshape(-1, 12))
     np.testing.assert_allclose(chunked.numpy(), whole.numpy(), rtol=1e-5, atol=1e-4)
+
+
+def test_a_run_folder_older_than_a_setting_is_not_resumed_as_if_trained_with_it(jsb_records, tmp_path):
+    from model.run_folder import data_description
+    from model.train import run_differences
+    from pipelines.records import load_info
+
+    (tmp_path / "run").mkdir()
+    old = {k: v for k, v in TrainConfig().to_dict().items() if k not in ("batching", "dropout")}
+    (tmp_path / "run" / "train.json").write_text(json.dumps(old))
+    (tmp_path / "run" / "data.json").write_text(json.dumps(data_description(jsb_records, load_info(jsb_records))))
+    differences = run_differences(jsb_records, tmp_path / "run", TrainConfig())
+    assert sorted(differences) == ["batching: 'windows' -> 'pieces'", "dropout: 0.0 -> 0.3"]
+    assert run_differences(jsb_records, tmp_path / "run", TrainConfig(batching="windows", dropout=0.0)) == []
