@@ -249,7 +249,7 @@ def train_command(records_dir: Path, run_dir: Path, restart: bool, **settings) -
     """Train an RNN-RBM on RECORDS_DIR into RUN_DIR (resumes when RUN_DIR holds this run).
 
     RUN_DIR receives the model, data and training configs, checkpoints (every --checkpoint-every
-    steps and every epoch), the best weights by validation, history.csv, TensorBoard logs and
+    batches and every epoch), the best weights by validation, history.csv, TensorBoard logs and
     sample pictures. Run the same command again after an interruption to resume.
     """
     config = _settings(TrainConfig, settings)
