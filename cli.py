@@ -350,10 +350,12 @@ def export_command(run_dir: Path, model_file: Path, weights: str) -> None:
     `pianorbm sample MODEL_FILE OUT` samples from it, and keras.saving.load_model reads it after
     `import model.rnn_rbm`.
     """
-    from model.run_folder import MODEL_FILE_SUFFIX, RunFolderError, check_source
+    from model.run_folder import RunFolderError, check_model_file_name, check_source
 
-    if model_file.suffix != MODEL_FILE_SUFFIX:
-        raise click.UsageError(f"MODEL_FILE {model_file} must end in {MODEL_FILE_SUFFIX}")
+    try:
+        check_model_file_name(model_file)
+    except RunFolderError as err:
+        raise click.UsageError(str(err)) from None
     with _reported(RunFolderError):
         check_source(run_dir)
     _import_tensorflow()

@@ -22,6 +22,8 @@ import typing
 from dataclasses import dataclass
 from typing import Any, Callable
 
+import click
+
 METADATA_KEY = "pianorbm_setting"
 
 
@@ -49,7 +51,6 @@ class Setting:
     parse: Callable[[Any], Any] | None = None  # text or list -> value; raises ValueError(what is allowed)
     metavar: str | None = None
     short: str | None = None  # a one-letter alias such as "-n"
-    option: bool = True  # False: settable from a config file and Python only
 
 
 def setting(default, help: str, **kwargs):
@@ -164,31 +165,24 @@ def settings_from_mapping(cls, mapping: dict, renamed: dict[str, str] | None = N
     return cls(**values)
 
 
-class _ParsedType:
+class _Parsed(click.ParamType):
     """A click parameter type for composite settings, using the setting's own parser."""
 
-    def __new__(cls, spec: Setting):
-        import click
+    def __init__(self, spec: Setting):
+        self.spec, self.name = spec, spec.metavar or "value"
 
-        class Parsed(click.ParamType):
-            name = spec.metavar or "value"
-
-            def convert(self, value, param, ctx):
-                if not isinstance(value, str):
-                    return value
-                try:
-                    return spec.parse(value)
-                except (TypeError, ValueError) as err:
-                    self.fail(f"{value!r}: {err}", param, ctx)
-
-        return Parsed()
+    def convert(self, value, param, ctx):
+        if not isinstance(value, str):
+            return value
+        try:
+            return self.spec.parse(value)
+        except (TypeError, ValueError) as err:
+            self.fail(f"{value!r}: {err}", param, ctx)
 
 
 def _click_type(spec: Setting, kind: type):
-    import click
-
     if spec.parse is not None:
-        return _ParsedType(spec)
+        return _Parsed(spec)
     if spec.choices is not None:
         return click.Choice(spec.choices)
     if kind is int:
@@ -203,14 +197,11 @@ def _click_type(spec: Setting, kind: type):
     return click.STRING
 
 
-def click_options(cls, exclude: tuple[str, ...] = ()):
+def click_options(cls):
     """A decorator adding one click option per declared setting of ``cls``, in declaration order."""
-    import click
 
     def decorate(command):
         for field, spec, kind, optional in reversed(_declared(cls)):
-            if not spec.option or field.name in exclude:
-                continue
             name = field.name.replace("_", "-")
             if kind is bool:
                 decls = [f"--{name}/--no-{name}"] if field.default else [f"--{name}"]

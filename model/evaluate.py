@@ -29,6 +29,7 @@ from model.floors import (PreviousFrameModel, bernoulli_accuracy, bernoulli_nll,
                           previous_frames)
 from model.likelihood import CHUNK, frame_nll, frames_and_biases
 from model.run_folder import RunFolderError, load_run_model, read_data
+from pipelines.dataset import split_frames
 from pipelines.records import RecordsError, key_frequencies, load_info
 
 # Boulanger-Lewandowski et al. (2012), test NLL per time step.
@@ -60,19 +61,6 @@ def benchmark_name(info: dict) -> str | None:
     return None
 
 
-def _train_rolls(records_dir: Path, batch_size: int = 64) -> tuple[np.ndarray, list[int]]:
-    """Every frame of the train split (F, 88), pieces concatenated, and their lengths."""
-    import tensorflow as tf
-
-    from pipelines.dataset import make_dataset
-
-    frames, lengths = [], []
-    for rolls, batch_lengths in make_dataset(records_dir, "train", seq_len=None, batch_size=batch_size, shuffle=False):
-        frames.append(tf.boolean_mask(rolls, tf.sequence_mask(batch_lengths, tf.shape(rolls)[1])).numpy())
-        lengths += batch_lengths.numpy().tolist()
-    return np.concatenate(frames), lengths
-
-
 def _positions(lengths: list[int]) -> np.ndarray:
     """Each frame's index within its piece (pieces concatenated)."""
     return np.concatenate([np.arange(n) for n in lengths]) if lengths else np.zeros(0, int)
@@ -83,8 +71,8 @@ def _figures(nll: np.ndarray | None, accuracy: np.ndarray, counts, lengths: list
     counts = np.asarray(counts, np.float64)
     figures = {}
     if nll is not None:
-        figures.update({"nll": per_frame_mean(nll, lengths, seed)["mean"],
-                        "nll_ci95": per_frame_mean(nll, lengths, seed)["ci95"]})
+        mean = per_frame_mean(nll, lengths, seed)
+        figures.update({"nll": mean["mean"], "nll_ci95": mean["ci95"]})
     expected = per_frame_mean(accuracy, lengths, seed)
     pooled = pooled_ratio(counts[:, 0], counts.sum(1), lengths, seed)
     figures.update({"accuracy": expected["mean"], "accuracy_ci95": expected["ci95"],
@@ -146,7 +134,7 @@ def evaluate_run(run_dir: Path, records_dir: Path | None, config: EvaluateConfig
     nll_all, error_all = np.concatenate(nll), np.concatenate(errors)
     offsets = np.cumsum([0] + lengths)
     per_sequence = [nll_all[a:b].mean() for a, b in zip(offsets[:-1], offsets[1:]) if b > a]
-    train_frames, train_lengths = _train_rolls(records_dir)
+    train_frames, train_lengths = split_frames(records_dir, "train")
     previous_model = PreviousFrameModel(train_frames, train_lengths, frequencies)
     copy_accuracy, copy_counts = copy_previous_accuracy(frames, lengths)
     random_accuracy, random_counts = bernoulli_accuracy(frames, frequencies, seed=config.seed)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from common.files import atomic_path
-from model.run_folder import MODEL_FILE_SUFFIX, RunFolderError, load_run_model, read_data
+from model.run_folder import check_model_file_name, load_run_model, read_data
 
 
 def export_run(run_dir: Path, path: Path, weights: str = "best") -> Path:
@@ -18,8 +18,7 @@ def export_run(run_dir: Path, path: Path, weights: str = "best") -> Path:
     from model.rnn_rbm import RnnRbm
 
     path = Path(path)
-    if path.suffix != MODEL_FILE_SUFFIX:
-        raise RunFolderError(f"{path}: the model file's name must end in {MODEL_FILE_SUFFIX} (Keras's format)")
+    check_model_file_name(path)
     trained = load_run_model(run_dir, weights)
     exported = RnnRbm.from_config({**trained.get_config(), "data_description": read_data(run_dir)})
     exported.set_weights(trained.get_weights())

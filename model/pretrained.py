@@ -9,6 +9,7 @@ the statistics of its training data, so samples are compared with the data witho
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -20,7 +21,9 @@ class PretrainedError(Exception):
     """An unknown pretrained name; the message lists the known ones."""
 
 
+@functools.lru_cache(maxsize=1)
 def pretrained_index() -> dict:
+    """The shipped models' descriptions (read once: sampling looks a name up several times)."""
     path = PRETRAINED_DIR / "index.json"
     return json.loads(path.read_text()) if path.is_file() else {}
 

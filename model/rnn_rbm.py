@@ -130,8 +130,12 @@ class RnnRbm(keras.Model):
             cost, monitor = self.cd_cost(frames, self.optimizer.iterations, lengths=lengths)
         gradients = tape.gradient(cost, self.trainable_variables)
         self.optimizer.apply(gradients, self.trainable_variables)
-        self.cost_tracker.update_state(cost)
-        self.monitor_tracker.update_state(monitor)
+        return self._track(cost, monitor)
+
+    def _track(self, cost, monitor, frames=None):
+        """Adds a batch's figures to the epoch's running means (weighted by its real frames when given)."""
+        self.cost_tracker.update_state(cost, sample_weight=frames)
+        self.monitor_tracker.update_state(monitor, sample_weight=frames)
         return {"cost": self.cost_tracker.result(), "monitor": self.monitor_tracker.result()}
 
     def chunk_states(self, batch_size, carried, first):
@@ -151,9 +155,7 @@ class RnnRbm(keras.Model):
             cost, monitor = self.cd_cost(frames, self.optimizer.iterations, lengths=lengths, biases=(bv, bh))
         gradients = tape.gradient(cost, self.trainable_variables)
         self.optimizer.apply(gradients, self.trainable_variables)
-        self.cost_tracker.update_state(cost, sample_weight=tf.reduce_sum(lengths))
-        self.monitor_tracker.update_state(monitor, sample_weight=tf.reduce_sum(lengths))
-        return {"cost": self.cost_tracker.result(), "monitor": self.monitor_tracker.result()}, final
+        return self._track(cost, monitor, tf.reduce_sum(lengths)), final
 
     def test_chunk(self, frames, lengths, carried, first):
         """The metrics of a chunk of whole pieces without training (validation); returns the states."""
@@ -161,13 +163,9 @@ class RnnRbm(keras.Model):
         bv, bh, final = self.conditioned(frames, states, training=False)
         cost, monitor = self.cd_cost(frames, -1 - self.monitor_tracker.count, training=False, lengths=lengths,
                                      biases=(bv, bh))
-        self.cost_tracker.update_state(cost, sample_weight=tf.reduce_sum(lengths))
-        self.monitor_tracker.update_state(monitor, sample_weight=tf.reduce_sum(lengths))
-        return {"cost": self.cost_tracker.result(), "monitor": self.monitor_tracker.result()}, final
+        return self._track(cost, monitor, tf.reduce_sum(lengths)), final
 
     def test_step(self, batch):
         frames, lengths = self.unpack_batch(batch)
         cost, monitor = self.cd_cost(frames, -1 - self.monitor_tracker.count, training=False, lengths=lengths)
-        self.cost_tracker.update_state(cost)
-        self.monitor_tracker.update_state(monitor)
-        return {"cost": self.cost_tracker.result(), "monitor": self.monitor_tracker.result()}
+        return self._track(cost, monitor)

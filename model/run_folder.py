@@ -27,6 +27,12 @@ def data_description(records_dir: Path, info: dict) -> dict:
             "frames": {split: s["frames"] for split, s in info["splits"].items()}}
 
 
+def check_model_file_name(path: Path) -> None:
+    """Keras saves and loads a single-file model only under the ``.keras`` suffix."""
+    if Path(path).suffix != MODEL_FILE_SUFFIX:
+        raise RunFolderError(f"{path}: the model file's name must end in {MODEL_FILE_SUFFIX} (Keras's format)")
+
+
 def is_model_file(source: Path) -> bool:
     return Path(source).suffix == MODEL_FILE_SUFFIX
 

@@ -170,7 +170,8 @@ def sample_run(run_dir: Path, out_dir: Path, config: SampleConfig) -> dict:
     for stale in [*out_dir.glob("sample-*.*"), *out_dir.glob("reference.*")]:
         if stale.name not in written and not stale.name.startswith("."):  # left by an earlier, larger request
             stale.unlink()
-    summary = {"stage": "sample", "run": str(run_dir) if is_pretrained(run_dir) else str(run_dir.resolve()), "settings": {**asdict(config), "threshold": threshold},
+    summary = {"stage": "sample", "run": str(run_dir) if is_pretrained(run_dir) else str(run_dir.resolve()),
+               "settings": {**asdict(config), "threshold": threshold},
                "steps": steps, "steps_per_quarter": steps_per_quarter, "dt": dt,
                "primer_frames": 0 if primer is None else len(primer), "seconds": round(seconds, 3),
                "outputs": outputs, "reference": reference, "statistics": statistics, "warnings": warnings}

@@ -98,3 +98,16 @@ def make_dataset(records_dir: Path, split: str = "train", *, seq_len: int | None
     out = out.batch(batch_size, drop_remainder=drop_remainder)
     return out.map(lambda batch: tf.cast(batch, tf.float32), num_parallel_calls=tf.data.AUTOTUNE) \
         .prefetch(tf.data.AUTOTUNE)
+
+
+def split_frames(records_dir: Path, split: str, batch_size: int = 64):
+    """Every frame of a split as numpy, pieces concatenated in the records' order: float32 (F, 88),
+    and the pieces' lengths."""
+    import numpy as np
+    import tensorflow as tf
+
+    frames, lengths = [], []
+    for rolls, batch_lengths in make_dataset(records_dir, split, seq_len=None, batch_size=batch_size, shuffle=False):
+        frames.append(tf.boolean_mask(rolls, tf.sequence_mask(batch_lengths, tf.shape(rolls)[1])).numpy())
+        lengths += batch_lengths.numpy().tolist()
+    return np.concatenate(frames), lengths

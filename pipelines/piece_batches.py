@@ -82,7 +82,8 @@ class PieceBatches:
     def chunks(self, rolls: np.ndarray, lengths: np.ndarray):
         """(frames, lengths within the chunk) of each chunk of a batch that holds a real frame."""
         for start in range(0, rolls.shape[1], self.chunk):
-            inside = np.clip(lengths - start, 0, self.chunk).astype(np.int64)
+            chunk = rolls[:, start:start + self.chunk]
+            inside = np.clip(lengths - start, 0, chunk.shape[1]).astype(np.int64)
             if not inside.any():
                 return
-            yield rolls[:, start:start + self.chunk], np.minimum(inside, rolls[:, start:start + self.chunk].shape[1])
+            yield chunk, inside

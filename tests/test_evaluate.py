@@ -3,14 +3,15 @@ import json
 import numpy as np
 import pytest
 
-from model.ais import exact_log_partition, log_partition
-from model.config import EvaluateConfig, TrainConfig
 from model.accuracy import expected_accuracy, frame_accuracy, frame_counts, pooled_accuracy
+from model.ais import exact_log_partition, log_partition
 from model.bootstrap import bootstrap_interval, per_frame_mean
+from model.config import EvaluateConfig, TrainConfig
 from model.evaluate import evaluate_run, result_table
 from model.floors import bernoulli_nll, copy_previous_accuracy
 from model.run_folder import load_run_model
 from model.train import train
+from pipelines.dataset import split_frames
 
 
 @pytest.mark.parametrize("hidden", [3, 9, 16])
@@ -33,22 +34,10 @@ def test_frame_accuracy_counts():
     assert pooled_accuracy(*frame_counts(predicted, truth).sum(0)) == pytest.approx(3 / 6)
 
 
-def _split_frames(records, split):
-    import tensorflow as tf
-
-    from pipelines.dataset import make_dataset
-
-    frames, lengths = [], []
-    for rolls, batch_lengths in make_dataset(records, split, seq_len=None, batch_size=64, shuffle=False):
-        frames.append(tf.boolean_mask(rolls, tf.sequence_mask(batch_lengths, tf.shape(rolls)[1])).numpy())
-        lengths += batch_lengths.numpy().tolist()
-    return np.concatenate(frames), lengths
-
-
 def test_the_independent_keys_floor_on_jsb_test_uses_the_train_split_only(jsb_records):
     from pipelines.records import key_frequencies, load_info
 
-    frames, _ = _split_frames(jsb_records, "test")
+    frames, _ = split_frames(jsb_records, "test")
     info = load_info(jsb_records)
     assert bernoulli_nll(frames, key_frequencies(info, "train")).mean() == pytest.approx(11.06, abs=0.01)
     everything = sum(np.array(info["pitch_histograms"][s]) for s in ("train", "valid", "test"))
@@ -57,7 +46,7 @@ def test_the_independent_keys_floor_on_jsb_test_uses_the_train_split_only(jsb_re
 
 
 def test_expected_accuracy_is_one_for_the_truth_and_zero_for_silence(jsb_records):
-    frames, lengths = _split_frames(jsb_records, "test")
+    frames, lengths = split_frames(jsb_records, "test")
     frames = frames[:1000]
     weights = np.zeros((88, 4), np.float32)
     hidden_bias = np.zeros((len(frames), 4), np.float32)
@@ -77,7 +66,7 @@ def test_expected_accuracy_is_one_for_the_truth_and_zero_for_silence(jsb_records
 
 
 def test_copy_previous_floor_on_jsb_test(jsb_records):
-    frames, lengths = _split_frames(jsb_records, "test")
+    frames, lengths = split_frames(jsb_records, "test")
     accuracy, counts = copy_previous_accuracy(frames, lengths)
     assert len(accuracy) == 4725 and 0.2 < accuracy.mean() < 0.35
     assert pooled_accuracy(*counts.sum(0)) < accuracy.mean()  # long held chords weigh more when pooled

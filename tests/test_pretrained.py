@@ -2,6 +2,7 @@
 copy of the package outside the checkout."""
 
 import json
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -41,8 +42,11 @@ def test_a_pretrained_model_samples_with_no_training(tmp_path):
 
 @pytest.mark.slow
 def test_the_installed_package_carries_the_pretrained_models(tmp_path):
+    source = tmp_path / "source"  # a copy: building writes build/ and *.egg-info beside the sources
+    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(".git", ".venv", "build", "*.egg-info", "demo",
+                                                                "__pycache__", ".pytest_cache"))
     build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
-                            str(tmp_path / "wheel"), str(REPO)], capture_output=True, text=True)
+                            str(tmp_path / "wheel"), str(source)], capture_output=True, text=True)
     assert build.returncode == 0, build.stderr[-2000:]
     wheel = next((tmp_path / "wheel").glob("pianorbm-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
