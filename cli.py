@@ -9,6 +9,7 @@ logging held back unless ``-v``.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from contextlib import contextmanager
@@ -45,6 +46,8 @@ def _set_verbose(ctx, param, value):
     if value:
         Output.verbose = True
         os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"
+        logging.basicConfig()
+        logging.getLogger("apache_beam").setLevel(logging.INFO)
 
 
 def verbosity(command):
@@ -171,27 +174,55 @@ def corpus_command(source: str, query: str, dst: Path, mode: str, jobs: int | No
         click.echo(f"  failed: {row['work']}: {row['error']}", err=True)
 
 
+def beam_options(command):
+    """--runner and --beam-option: run a stage as an Apache Beam pipeline (the optional extra)."""
+    command = click.option("--beam-option", "beam_options", multiple=True, metavar="KEY=VALUE",
+                           help="A Beam pipeline option, repeatable (e.g. project=my-project, "
+                                "flink_master=host:8081).")(command)
+    return click.option("--runner", default=None, metavar="NAME",
+                        help="Run on Apache Beam with this runner (DirectRunner, FlinkRunner, SparkRunner, "
+                             "DataflowRunner; needs pip install 'pianorbm[beam]'); the result equals a local "
+                             "run's. Folders may then be URLs of Beam's filesystems (gs://, s3://).")(command)
+
+
 @main.command("curate")
-@click.argument("src", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.argument("dst", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("src", type=click.Path(path_type=str))
+@click.argument("dst", type=click.Path(path_type=str))
 @click_options(CurateConfig)
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes [all cores].")
 @click.option("--manifest-format", type=click.Choice(["csv", "parquet"]), default="csv")
+@beam_options
 @verbosity
-def curate_command(src: Path, dst: Path, jobs: int | None, manifest_format: str, **settings) -> None:
+def curate_command(src: str, dst: str, jobs: int | None, manifest_format: str, runner: str | None,
+                   beam_options: tuple[str, ...], **settings) -> None:
     """Curate the MIDI files under SRC into a clean corpus in DST.
 
     SRC is never written to. DST gets a clean MIDI file per kept input (same relative path) and a
     manifest with one row per input: status (kept, rejected, duplicate, unreadable), a reason
-    code, and the facts a curator sorts by. Rerunning resumes: finished files are not redone.
+    code, and the facts a curator sorts by. Rerunning resumes: finished files are not redone
+    (with --runner every file is examined again).
     """
     config = _settings(CurateConfig, settings)
+    from common.storage import is_url
     from curate.curation import CurationSetupError, curate_folder
     from curate.manifest import summary_table
 
-    with _reported(CurationSetupError):
-        result = curate_folder(src, dst, config, jobs=jobs, manifest_format=manifest_format,
-                               progress=_progress_bar("curate"))
+    if not runner and (is_url(src) or is_url(dst)):
+        raise click.UsageError("URL folders need --runner (Beam's filesystems read and write them)")
+    if not runner and not Path(src).is_dir():
+        raise click.UsageError(f"SRC {src} does not exist or is not a folder")
+    if runner:
+        from pipelines.beam_curate import curate_with_beam
+        from pipelines.beam_support import BeamSetupError
+
+        Output.log(f"curating on Apache Beam ({runner})")
+        with _reported(CurationSetupError, BeamSetupError):
+            result = curate_with_beam(src, dst, config, runner=runner, beam_options=beam_options, jobs=jobs,
+                                      manifest_format=manifest_format)
+    else:
+        with _reported(CurationSetupError):
+            result = curate_folder(Path(src), Path(dst), config, jobs=jobs, manifest_format=manifest_format,
+                                   progress=_progress_bar("curate"))
     click.echo(summary_table(result.manifest))
     rate = result.processed / result.seconds if result.seconds else 0.0
     click.echo(f"read {result.processed} files ({rate:.0f} files/s), reused {result.reused} from an earlier run; "
@@ -202,13 +233,14 @@ def curate_command(src: Path, dst: Path, jobs: int | None, manifest_format: str,
 
 
 @main.command("build-records")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="[CLEAN_DIR] OUT_DIR")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str), metavar="[CLEAN_DIR] OUT_DIR")
 @click.option("--from-pickle", "pickle_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Import a Boulanger-Lewandowski benchmark pickle (published splits kept) instead of CLEAN_DIR.")
 @click_options(RecordsConfig)
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes [all cores].")
+@beam_options
 @verbosity
-def build_records_command(paths, pickle_path, jobs, **settings) -> None:
+def build_records_command(paths, pickle_path, jobs, runner, beam_options, **settings) -> None:
     """Turn a curated folder (or a benchmark pickle) into piano-roll TFRecords in OUT_DIR.
 
     Writes sharded train/valid/test TFRecords (sparse rolls, column 0 = MIDI 21) and dataset.json
@@ -219,15 +251,23 @@ def build_records_command(paths, pickle_path, jobs, **settings) -> None:
         raise click.UsageError("with --from-pickle give only OUT_DIR")
     if pickle_path is None and len(paths) != 2:
         raise click.UsageError("give CLEAN_DIR and OUT_DIR (or --from-pickle PICKLE OUT_DIR)")
-    if pickle_path is None and not paths[0].is_dir():
-        raise click.UsageError(f"CLEAN_DIR {paths[0]} is not a folder")
+    from common.storage import is_url
+
+    if not runner and any(is_url(path) for path in paths):
+        raise click.UsageError("URL folders need --runner (Beam's filesystems read and write them)")
+    if pickle_path is None and not is_url(paths[0]) and not Path(paths[0]).is_dir():
+        raise click.UsageError(f"CLEAN_DIR {paths[0]} does not exist or is not a folder")
     config = _settings(RecordsConfig, settings)
     _import_tensorflow()
+    from pipelines.beam_support import BeamSetupError
     from pipelines.build_records import BuildError, build_records
 
-    with _reported(BuildError):
+    if runner:
+        Output.log(f"building records on Apache Beam ({runner})")
+    with _reported(BuildError, BeamSetupError):
         info = build_records(paths[-1], config, clean_dir=paths[0] if pickle_path is None else None,
-                             pickle_path=pickle_path, jobs=jobs, progress=_progress_bar("records"))
+                             pickle_path=pickle_path, jobs=jobs, progress=_progress_bar("records"), runner=runner,
+                             beam_options=beam_options)
     if info.get("up_to_date"):
         click.echo(f"{paths[-1]} is up to date with its inputs and settings: nothing to do")
     click.echo(f"{'split':<7} {'pieces':>7} {'examples':>9} {'frames':>9} {'shards':>7}")

@@ -57,6 +57,11 @@ def finite_or_none(value):
     return value
 
 
+def json_text(value) -> str:
+    """``value`` as strict JSON (non-finite numbers become null), indented, with a final newline."""
+    return json.dumps(finite_or_none(value), indent=1, allow_nan=False) + "\n"
+
+
 def write_json_atomic(path: Path, value) -> None:
-    """Writes ``value`` as strict JSON (non-finite numbers become null), indented, atomically."""
-    write_text_atomic(path, json.dumps(finite_or_none(value), indent=1, allow_nan=False) + "\n")
+    """Writes ``value`` as strict JSON (see json_text) atomically."""
+    write_text_atomic(path, json_text(value))

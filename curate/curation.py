@@ -17,6 +17,7 @@ from typing import Callable
 
 import pandas as pd
 
+from common import storage
 from common.files import TEMP_SUFFIX, write_text_atomic
 from curate.config import MIDI_SUFFIXES, CurateConfig
 from curate.errors import CurationError
@@ -44,19 +45,13 @@ class CurationResult:
     seconds: float
 
 
-def find_inputs(src: Path, suffixes: tuple[str, ...] = MIDI_SUFFIXES) -> list[str]:
-    """Relative POSIX paths of the files under ``src`` with these suffixes, sorted; symlinked folders
-    not followed."""
-    found = []
-    for folder, dirs, files in os.walk(src):
-        dirs.sort()
-        for name in files:
-            if name.lower().endswith(suffixes):
-                found.append((Path(folder) / name).relative_to(src).as_posix())
-    return sorted(found)
+def find_inputs(src, suffixes: tuple[str, ...] = MIDI_SUFFIXES) -> list[str]:
+    """Relative POSIX paths of the files under ``src`` (a folder or a URL prefix) with these
+    suffixes, sorted; symlinked folders not followed."""
+    return storage.list_files(src, suffixes)
 
 
-def _check_paths(src: Path, dst: Path) -> None:
+def check_paths(src: Path, dst: Path) -> None:
     if not src.is_dir():
         raise CurationSetupError(f"source folder {src} does not exist or is not a folder")
     src_r, dst_r = src.resolve(), dst.resolve()
@@ -72,18 +67,12 @@ def _check_paths(src: Path, dst: Path) -> None:
                                      "choose a new or empty folder")
 
 
-def _sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _failure_row(src: Path, relpath: str, failure: Failure) -> dict:
-    path = src / relpath
-    stat = path.stat()
-    return {"path": relpath, "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": _sha256_of(path),
+def failure_row(src, relpath: str, failure: Failure) -> dict:
+    """The manifest row of a file whose worker timed out, crashed or ran out of memory."""
+    path = storage.join(src, relpath)
+    size, mtime_ns = storage.stat(path)
+    return {"path": relpath, "bytes": size, "mtime_ns": mtime_ns,
+            "sha256": hashlib.sha256(storage.read_bytes(path)).hexdigest(),
             "status": UNREADABLE, "reason": FAILURE_REASONS[failure.kind], "detail": failure.detail}
 
 
@@ -115,7 +104,7 @@ def _dedup(rows: dict[str, dict]) -> tuple[list[str], dict[str, str]]:
     return revive, duplicate_of
 
 
-def _remove_stale(dst: Path, keep: set[str]) -> None:
+def remove_stale(dst: Path, keep: set[str]) -> None:
     for folder, _, files in os.walk(dst):
         for name in files:
             path = Path(folder) / name
@@ -133,7 +122,7 @@ def curate_folder(src: Path, dst: Path, config: CurateConfig, *, jobs: int | Non
     """
     started = time.monotonic()
     src, dst = Path(src), Path(dst)
-    _check_paths(src, dst)
+    check_paths(src, dst)
     inputs = find_inputs(src, config.input_suffixes())
     if not inputs:
         kinds = "MIDI files or scores" if config.scores else "MIDI files"
@@ -152,7 +141,7 @@ def curate_folder(src: Path, dst: Path, config: CurateConfig, *, jobs: int | Non
         def run(paths: list[str]) -> None:
             tasks = [(str(src), str(dst), path, config) for path in paths]
             for _, args, outcome in pool.map(tasks):
-                row = _failure_row(src, args[2], outcome) if isinstance(outcome, Failure) else outcome
+                row = failure_row(src, args[2], outcome) if isinstance(outcome, Failure) else outcome
                 row["config"] = fingerprint
                 rows[row["path"]] = row
                 journal_file.write(json.dumps(row) + "\n")
@@ -172,21 +161,29 @@ def curate_folder(src: Path, dst: Path, config: CurateConfig, *, jobs: int | Non
         rows[path].update(status=DUPLICATE, reason="duplicate", duplicate_of=primary)
         (dst / clean_relpath(path)).unlink(missing_ok=True)
     kept = {clean_relpath(path) for path, row in rows.items() if row["status"] == KEPT}
-    _remove_stale(dst, kept)
-    final = [rows[path] for path in inputs]
-    write_text_atomic(journal_path, "".join(json.dumps(row) + "\n" for row in final))
-    frame = rows_to_frame(final)
+    remove_stale(dst, kept)
+    frame, manifest_path = write_outputs(src, dst, [rows[path] for path in inputs], config, manifest_format)
+    return CurationResult(frame, manifest_path, len(todo), reused, time.monotonic() - started)
+
+
+def write_outputs(src, dst, rows: list[dict], config: CurateConfig, manifest_format: str) -> tuple[pd.DataFrame, str]:
+    """Writes the journal (local folders), the manifest and ``curation.json`` from the final rows
+    (one per input, in input order); returns the manifest and its path."""
+    fingerprint = config.fingerprint()
+    if not storage.is_url(dst):
+        write_text_atomic(Path(dst) / JOURNAL_NAME, "".join(json.dumps(row, sort_keys=True) + "\n" for row in rows))
+    frame = rows_to_frame(rows)
     manifest_path = write_manifest(frame, dst, manifest_format)
     counts = frame.groupby(["status", "reason"]).size()
     summary = {
         "stage": "curate",
-        "source": str(src.resolve()),
+        "source": str(src) if storage.is_url(src) else str(Path(src).resolve()),
         "config": config.to_dict(),
         "config_fingerprint": fingerprint,
-        "manifest": manifest_path.name,
+        "manifest": Path(manifest_path).name,
         "files": len(frame),
         "counts": {status: int(n) for status, n in frame.status.value_counts().sort_index().items()},
         "reasons": {f"{status}/{reason}": int(n) for (status, reason), n in counts.items()},
     }
-    write_text_atomic(dst / SUMMARY_NAME, json.dumps(summary, indent=2) + "\n")
-    return CurationResult(frame, manifest_path, len(todo), reused, time.monotonic() - started)
+    storage.write_bytes(storage.join(dst, SUMMARY_NAME), (json.dumps(summary, indent=2) + "\n").encode())
+    return frame, manifest_path

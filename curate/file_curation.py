@@ -1,15 +1,17 @@
 """Curate one file: read, check, decide, write its clean copy. Runs inside a worker process.
 
-:func:`curate_file` depends only on its arguments (no module state), so the same function can run
-in a local process pool or on a distributed engine.
+:func:`examine_file` depends only on its arguments (no module state) and writes nothing, so the
+same function runs in a local process pool (:func:`curate_file`, which also writes the clean copy)
+and in Apache Beam workers (:mod:`pipelines.beam_curate`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import tempfile
 from pathlib import Path
 
-from common.files import write_bytes_atomic
+from common import storage
 from curate.config import CurateConfig
 from curate.errors import CurationError, MidiReadError
 from curate.facts import content_hash, song_facts
@@ -45,24 +47,42 @@ def parse_song(data: bytes, parser: str = "auto"):
 def curate_file(src_root: str, dst_root: str, relpath: str, config: CurateConfig,
                 parser: str = "auto") -> dict:
     """Returns the manifest row of one input file, writing its clean copy when it is kept."""
-    src = Path(src_root) / relpath
-    stat = src.stat()
-    row: dict = {"path": relpath, "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns}
-    if stat.st_size > config.max_file_bytes:
+    row, clean = examine_file(src_root, relpath, config, parser)
+    if clean is not None:
+        storage.write_bytes(storage.join(dst_root, clean_relpath(relpath)), clean)
+    return row
+
+
+def _score_midi(path: str, relpath: str):
+    if not storage.is_url(path):
+        return score_to_midi(Path(path))
+    with tempfile.TemporaryDirectory() as folder:  # music21 reads scores from a file
+        local = Path(folder) / Path(relpath).name
+        local.write_bytes(storage.read_bytes(path))
+        return score_to_midi(local)
+
+
+def examine_file(src_root: str, relpath: str, config: CurateConfig, parser: str = "auto") -> tuple[dict, bytes | None]:
+    """(manifest row, clean MIDI bytes or None) of one input file; writes nothing. ``src_root`` is a
+    folder or a URL prefix of Beam's filesystems."""
+    src = storage.join(src_root, relpath)
+    size, mtime_ns = storage.stat(src)
+    row: dict = {"path": relpath, "bytes": size, "mtime_ns": mtime_ns}
+    if size > config.max_file_bytes:
         return {**row, "status": REJECTED, "reason": "file_too_large",
-                "detail": f"{stat.st_size} bytes > {config.max_file_bytes}"}
-    data = src.read_bytes()
+                "detail": f"{size} bytes > {config.max_file_bytes}"}, None
+    data = storage.read_bytes(src)
     row["sha256"] = hashlib.sha256(data).hexdigest()
     conversion_warnings: list[str] = []
     try:
         if is_score(relpath):
-            data, conversion_warnings = score_to_midi(src)
+            data, conversion_warnings = _score_midi(src, relpath)
             song, midi_parser = parse_song(data, parser)
             row["parser"] = f"music21+{midi_parser}"
         else:
             song, row["parser"] = parse_song(data, parser)
     except CurationError as err:
-        return {**row, "status": UNREADABLE, "reason": err.reason, "detail": str(err)}
+        return {**row, "status": UNREADABLE, "reason": err.reason, "detail": str(err)}, None
     row.update(song_facts(song))
     row["warnings"] = ";".join([*conversion_warnings, *song.warnings])
     decisions, piano = classify_parts(song)
@@ -79,23 +99,23 @@ def curate_file(src_root: str, dst_root: str, relpath: str, config: CurateConfig
         row["evidence"] = ""
         row["non_piano_parts"] = ""
     if not len(song.notes):
-        return {**row, "status": REJECTED, "reason": "no_notes"}
+        return {**row, "status": REJECTED, "reason": "no_notes"}, None
     reason = "ok"
     if config.piano_only and not piano.all():
         if not piano.any():
-            return {**row, "status": REJECTED, "reason": "no_piano"}
+            return {**row, "status": REJECTED, "reason": "no_piano"}, None
         if not config.extract_piano:
-            return {**row, "status": REJECTED, "reason": "has_drums" if (~pitched).any() else "mixed_instruments"}
+            reason = "has_drums" if (~pitched).any() else "mixed_instruments"
+            return {**row, "status": REJECTED, "reason": reason}, None
         reason = "piano_extracted"
     kept = song.notes.select(keep)
     row["kept_notes"] = len(kept)
     failure = first_failure(kept, song, config)
     if failure:
-        return {**row, "status": REJECTED, "reason": failure}
+        return {**row, "status": REJECTED, "reason": failure}, None
     try:
         clean = encode_clean_midi(song, keep)
     except CurationError as err:
-        return {**row, "status": REJECTED, "reason": err.reason, "detail": str(err)}
-    write_bytes_atomic(Path(dst_root) / clean_relpath(relpath), clean)
+        return {**row, "status": REJECTED, "reason": err.reason, "detail": str(err)}, None
     row["content_hash"] = content_hash(kept, song.ticks_per_beat)
-    return {**row, "status": KEPT, "reason": reason}
+    return {**row, "status": KEPT, "reason": reason}, clean

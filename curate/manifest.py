@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from common.files import write_bytes_atomic, write_text_atomic
+from common import storage
 
 JOURNAL_NAME = ".curate-journal.jsonl"
 SUMMARY_NAME = "curation.json"
@@ -55,30 +55,32 @@ def rows_to_frame(rows: list[dict]) -> pd.DataFrame:
     return frame
 
 
-def write_manifest(frame: pd.DataFrame, folder: Path, fmt: str) -> Path:
-    """Writes the manifest atomically as CSV or Parquet; removes one in the other format."""
-    path = folder / MANIFEST_NAMES[fmt]
+def write_manifest(frame: pd.DataFrame, folder, fmt: str):
+    """Writes the manifest atomically as CSV or Parquet into a folder or URL prefix; removes one in
+    the other format. Returns its path (a Path for a folder, a str for a URL)."""
+    path = storage.join(folder, MANIFEST_NAMES[fmt])
     if fmt == "csv":
-        write_text_atomic(path, frame.to_csv(index=False))
+        storage.write_bytes(path, frame.to_csv(index=False).encode("utf-8"))
     else:
         import io
 
         buffer = io.BytesIO()
         frame.to_parquet(buffer, index=False)
-        write_bytes_atomic(path, buffer.getvalue())
-    for other in MANIFEST_NAMES.values():
-        if other != path.name:
-            (folder / other).unlink(missing_ok=True)
-    return path
+        storage.write_bytes(path, buffer.getvalue())
+    storage.delete([storage.join(folder, other) for other in MANIFEST_NAMES.values() if other != MANIFEST_NAMES[fmt]])
+    return path if storage.is_url(folder) else Path(path)
 
 
-def read_manifest(folder: Path) -> pd.DataFrame:
-    """Reads the manifest of a curated folder, whichever format it was written in."""
-    folder = Path(folder)
-    if (folder / MANIFEST_NAMES["parquet"]).exists():
-        return pd.read_parquet(folder / MANIFEST_NAMES["parquet"])
-    if (folder / MANIFEST_NAMES["csv"]).exists():
-        return pd.read_csv(folder / MANIFEST_NAMES["csv"], dtype={"path": str, "duplicate_of": str})
+def read_manifest(folder) -> pd.DataFrame:
+    """Reads the manifest of a curated folder (or URL prefix), whichever format it was written in."""
+    import io
+
+    for fmt in ("parquet", "csv"):
+        path = storage.join(folder, MANIFEST_NAMES[fmt])
+        if storage.exists(path):
+            data = io.BytesIO(storage.read_bytes(path))
+            return pd.read_parquet(data) if fmt == "parquet" else \
+                pd.read_csv(data, dtype={"path": str, "duplicate_of": str})
     raise FileNotFoundError(f"{folder} has no manifest.csv or manifest.parquet: run `pianorbm curate` first")
 
 

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from common.files import atomic_path
+from common import storage
 from pipelines.pianoroll import KEYS
 
 DATASET_INFO = "dataset.json"
@@ -48,19 +49,24 @@ def encode_example(piece: str, cells: np.ndarray, num_frames: int, transpose: in
         "num_frames": tf.train.Feature(int64_list=tf.train.Int64List(value=[num_frames])),
         "cell_deltas": tf.train.Feature(int64_list=tf.train.Int64List(value=deltas.tolist())),
     }
-    return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+    # deterministic: map entries in key order, so the bytes do not depend on the process that wrote them
+    return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString(deterministic=True)
 
 
-def write_shard(path: Path, examples: list[bytes]) -> dict:
-    """Writes one shard atomically (mode 0644, like every output); returns its entry for dataset.json."""
+def write_shard(path, examples: list[bytes]) -> dict:
+    """Writes one shard atomically (mode 0644, like every output) to a path or a URL of Beam's
+    filesystems; returns its entry for dataset.json."""
     import tensorflow as tf
 
-    with atomic_path(path) as temp:
+    with tempfile.TemporaryDirectory() as folder:
+        temp = Path(folder) / "shard.tfrecord"
         with tf.io.TFRecordWriter(str(temp)) as writer:
             for example in examples:
                 writer.write(example)
-        digest = hashlib.sha256(temp.read_bytes()).hexdigest()
-    return {"file": path.name, "examples": len(examples), "bytes": path.stat().st_size, "sha256": digest}
+        data = temp.read_bytes()
+    storage.write_bytes(path, data)
+    return {"file": str(path).rstrip("/").rsplit("/", 1)[-1], "examples": len(examples), "bytes": len(data),
+            "sha256": hashlib.sha256(data).hexdigest()}
 
 
 def load_info(records_dir: Path) -> dict:

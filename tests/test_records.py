@@ -87,8 +87,6 @@ def test_records_round_trip_and_describe_themselves(clean_corpus, tmp_path):
     written = [p for p in (tmp_path / "rec").iterdir() if p.is_file()]
     assert len(written) > 3 and {oct(p.stat().st_mode & 0o777) for p in written} == {"0o644"}  # shards too
     assert sum(s["pieces"] for s in saved["splits"].values()) == 31
-    originals = [r for split in ("train", "valid", "test") for r in read_split(tmp_path / "rec", split)
-                 if r["transpose"] == 0]
     for split in ("train", "valid", "test"):  # each split's histogram counts that split's cells, nothing else
         cells = [r["cells"] for r in read_split(tmp_path / "rec", split) if r["transpose"] == 0]
         assert sum(saved["pitch_histograms"][split]) == sum(len(c) for c in cells) > 0

@@ -11,7 +11,7 @@ from model.config import SampleConfig, TrainConfig
 from model.generate import generate_rolls
 from model.rnn_rbm import RnnRbm
 from model.run_folder import load_run_model
-from model.sample import SampleError, sample_run
+from model.sample import sample_run
 from model.train import train
 from pipelines.pianoroll import KEYS, notes_to_roll, roll_to_midi
 
