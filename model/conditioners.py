@@ -51,20 +51,25 @@ class Conditioner(keras.layers.Layer):
     def initial_states(self, batch_size):
         return [tf.tile(tf.cast(state, self.compute_dtype)[None, :], [batch_size, 1]) for state in self.initial]
 
-    def call(self, frames, training=None, initial_states=None, return_states=False, dropout_seed=None):
+    def call(self, frames, training=None, initial_states=None, return_states=False, dropout_seed=None,
+             replica_rows=None):
         """u_{t-1} for every step; from ``initial_states`` (a list, as returned) instead of the learned
         state when given, e.g. the state a previous chunk of the same pieces ended in; with
         ``return_states``, also the states after the last frame.
 
         In training with ``dropout_seed`` (a stateless (2,) seed), each sequence's input keys are
         dropped with probability ``dropout``, the same keys at every step of the call; the mask is a
-        function of the seed alone, so a resumed run draws the masks of an uninterrupted one."""
+        function of the seed alone, so a resumed run draws the masks of an uninterrupted one. With
+        ``replica_rows`` (first row, rows of the whole batch), ``frames`` are those rows of a batch
+        split over replicas, and get the masks one device would give them."""
         batch = tf.shape(frames)[0]
         frames = tf.cast(frames, self.compute_dtype)
         if training and self.dropout and dropout_seed is not None:
             seed = tf.random.experimental.stateless_fold_in(dropout_seed, 0xD0)  # apart from the Gibbs chains' draws
-            frames = tf.nn.experimental.stateless_dropout(frames, self.dropout, seed=seed,
-                                                          noise_shape=tf.stack([batch, 1, tf.shape(frames)[2]]))
+            first, rows = (0, batch) if replica_rows is None else replica_rows
+            noise = tf.random.stateless_uniform(tf.stack([rows, 1, tf.shape(frames)[2]]), seed, dtype=frames.dtype)
+            keep = noise[first:first + batch] >= self.dropout  # tf.nn.experimental.stateless_dropout's rule
+            frames = tf.where(keep, frames * tf.cast(1 / (1 - self.dropout), frames.dtype), tf.zeros_like(frames))
         states = self.initial_states(batch) if initial_states is None else \
             [tf.cast(state, self.compute_dtype) for state in initial_states]
         outputs, *final = self.recurrent(frames, initial_state=states if self.state_count > 1 else states[0],

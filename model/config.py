@@ -15,6 +15,7 @@ SAMPLE_MODES = ("sample", "mean", "argmax", "top-n")
 FEEDBACK = ("sample", "emitted")
 AUDIO_CHOICES = ("flac", "wav", "ogg", "none")
 WEIGHTS = ("best", "latest")
+DISTRIBUTE = ("none", "mirrored", "multi-worker")
 SPLITS = ("train", "valid", "test")
 DEFAULT_SAMPLE_STEPS = 256
 
@@ -58,9 +59,18 @@ class TrainConfig:
     mixed_precision: bool = setting(False, "float16 conditioner (for GPUs); the RBM stays float32.")
     init_visible_bias: bool = setting(True, "Start the visible biases at the logits of the keys' frequencies in the "
                                             "training split.")
+    distribute: str = setting("none", "Devices: none (one device; TensorFlow's default, a GPU when there is one), "
+                                      "mirrored (every local GPU, or CPU device), multi-worker (the machines in "
+                                      "TF_CONFIG). --batch-size stays the global batch; may change between runs "
+                                      "of one training.", choices=DISTRIBUTE)
 
     def __post_init__(self):
         check_settings(self)
+        if self.distribute != "none" and self.batching != "pieces":
+            raise SettingsError("distribute", self.distribute, "needs --batching pieces (the default)")
+        if self.distribute != "none" and self.pretrain_epochs:
+            raise SettingsError("distribute", self.distribute, "runs without --pretrain-epochs (pretrain on one device, "
+                                "then resume distributed)")
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -40,10 +40,13 @@ def _fmix32(h):
     return tf.bitwise.bitwise_xor(h, tf.bitwise.right_shift(h, tf.constant(16, tf.uint32)))
 
 
-def stream_states(shape, key):
+def stream_states(shape, key, first_row=0):
     """One nonzero xorshift32 state per element, hashed from its index and a key (XLA's stateless
-    generators are slow on CPU; one tiny draw for the key and a hash per lane is not)."""
-    index = tf.cast(tf.range(tf.reduce_prod(shape)), tf.uint32) * tf.constant(0x9E3779B9, tf.uint32) + key
+    generators are slow on CPU; one tiny draw for the key and a hash per lane is not). Rows
+    (shape[0]) are numbered from ``first_row``: a replica holding rows i.. of a batch draws what one
+    device drawing the whole batch draws for them."""
+    first = tf.cast(first_row, tf.int32) * tf.cast(tf.reduce_prod(shape[1:]), tf.int32)
+    index = tf.cast(tf.range(tf.reduce_prod(shape)) + first, tf.uint32) * tf.constant(0x9E3779B9, tf.uint32) + key
     return tf.reshape(tf.bitwise.bitwise_or(_fmix32(index), tf.constant(1, tf.uint32)), shape)
 
 
@@ -54,7 +57,7 @@ def unit_interval(state):
 class BernoulliStreams:
     """Uniform numbers for the Bernoulli draws of one Gibbs chain, from a stateless (2,) seed."""
 
-    def __init__(self, seed, sampler: str, hidden_shape, visible_shape):
+    def __init__(self, seed, sampler: str, hidden_shape, visible_shape, first_row=0):
         if sampler not in SAMPLERS:
             raise ValueError(f"unknown sampler {sampler!r}; choose one of {SAMPLERS}")
         self.sampler, self.draws = sampler, 0
@@ -63,8 +66,8 @@ class BernoulliStreams:
         self.seeds = {"hidden": hidden_seed, "visible": visible_seed}
         if sampler == "xorshift":
             keys = tf.random.stateless_uniform([2], seed, minval=None, maxval=None, dtype=tf.uint32)
-            self.states = {"hidden": stream_states(hidden_shape, keys[0]),
-                           "visible": stream_states(visible_shape, keys[1])}
+            self.states = {"hidden": stream_states(hidden_shape, keys[0], first_row),
+                           "visible": stream_states(visible_shape, keys[1], first_row)}
 
     def _uniform(self, side: str):
         if self.sampler == "philox":
@@ -123,18 +126,21 @@ class RBM(keras.layers.Layer):
     def visible_mean(self, h, bv, temperature: float = 1.0):
         return visible_probability(h, self.W, bv, temperature)
 
-    def gibbs(self, v, bv, bh, k: int, seed, sampler: str = "xorshift", temperature: float = 1.0):
+    def gibbs(self, v, bv, bh, k: int, seed, sampler: str = "xorshift", temperature: float = 1.0, first_row=0):
         """Runs k steps of block Gibbs sampling v -> h -> v from ``v`` (N, 88), compiled with XLA.
 
         Returns (v_k, mean of v_k given h_{k-1}, mean of v_1 given h_0): the sample, its
         conditional mean, and the one-step reconstruction. No gradient flows through the chain.
+        ``first_row`` numbers the chains of one replica's part of a batch (see stream_states; the
+        philox sampler draws per replica instead: the same distribution, other numbers).
         """
         chain = _gibbs_chain_xla if sampler == "xorshift" else _gibbs_chain_graph
-        return chain(v, bv, bh, tf.convert_to_tensor(self.W), seed, k=k, sampler=sampler, temperature=temperature)
+        return chain(v, bv, bh, tf.convert_to_tensor(self.W), seed, tf.convert_to_tensor(first_row, tf.int32), k=k,
+                     sampler=sampler, temperature=temperature)
 
 
-def _gibbs_chain(v, bv, bh, weights, seed, k: int, sampler: str, temperature: float):
-    streams = BernoulliStreams(seed, sampler, tf.shape(bh), tf.shape(bv))
+def _gibbs_chain(v, bv, bh, weights, seed, first_row, k: int, sampler: str, temperature: float):
+    streams = BernoulliStreams(seed, sampler, tf.shape(bh), tf.shape(bv), first_row)
     first_mean = mean = None
     for _ in range(k):
         h = tf.where(streams.hidden() < hidden_probability(v, weights, bh, temperature), 1.0, 0.0)

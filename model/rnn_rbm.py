@@ -78,11 +78,11 @@ class RnnRbm(keras.Model):
         """frames (B, T, 88) -> the RBM biases of every step, (B, T, 88) and (B, T, hidden)."""
         return self.biases(self.conditioner(frames, training=training, dropout_seed=dropout_seed))
 
-    def conditioned(self, frames, initial_states, training=None, dropout_seed=None):
+    def conditioned(self, frames, initial_states, training=None, dropout_seed=None, replica_rows=None):
         """(bv, bh, states after the last frame) of a chunk of pieces whose recurrent state so far is
         ``initial_states``."""
         before, final = self.conditioner(frames, training=training, initial_states=initial_states, return_states=True,
-                                         dropout_seed=dropout_seed)
+                                         dropout_seed=dropout_seed, replica_rows=replica_rows)
         return (*self.biases(before), final)
 
     def _seed(self, counter):
@@ -93,12 +93,15 @@ class RnnRbm(keras.Model):
         p = np.clip(np.asarray(frequencies, dtype=np.float64), MIN_KEY_PROBABILITY, 1 - MIN_KEY_PROBABILITY)
         self.rbm.bv.assign(np.log(p / (1 - p)).astype(np.float32))
 
-    def cd_cost(self, frames, counter, training: bool = True, lengths=None, biases=None):
+    def cd_cost(self, frames, counter, training: bool = True, lengths=None, biases=None, first_row=0,
+                total_frames=None):
         """(cost, monitor) of a batch of frames (B, T, 88); ``counter`` seeds the chains.
 
         With ``lengths`` (B,), only the first ``lengths[b]`` frames of window b count (the rest is
         padding); both figures are then means over the real frames. ``biases`` (bv, bh) replaces the
-        conditioner's run from the initial state (a chunk that carries a state in).
+        conditioner's run from the initial state (a chunk that carries a state in). A replica holding
+        rows ``first_row``.. of a batch split over devices passes the batch's ``total_frames``: its
+        figures are then its share of the batch's means, which add up over the replicas.
         """
         seed = self._seed(counter)
         bv, bh = self(frames, training=training, dropout_seed=seed) if biases is None else biases
@@ -106,13 +109,15 @@ class RnnRbm(keras.Model):
         bv = tf.reshape(bv, [-1, self.visible])
         bh = tf.reshape(bh, [-1, self.hidden])
         negative, _, reconstruction = self.rbm.gibbs(tf.stop_gradient(v), tf.stop_gradient(bv),
-                                                     tf.stop_gradient(bh), self.k, seed, self.sampler)
+                                                     tf.stop_gradient(bh), self.k, seed, self.sampler,
+                                                     first_row=first_row * tf.shape(frames)[1])
         negative = tf.stop_gradient(negative)
         if lengths is None:
             weights = tf.fill([tf.shape(v)[0]], 1.0 / tf.cast(tf.shape(v)[0], tf.float32))
         else:
             mask = tf.reshape(tf.sequence_mask(lengths, tf.shape(frames)[1], tf.float32), [-1])
-            weights = mask / tf.maximum(tf.reduce_sum(mask), 1.0)
+            total = tf.reduce_sum(mask) if total_frames is None else tf.cast(total_frames, tf.float32)
+            weights = mask / tf.maximum(total, 1.0)
         cost = tf.reduce_sum(weights * (self.rbm.free_energy(v, bv, bh) - self.rbm.free_energy(negative, bv, bh)))
         reconstruction = tf.clip_by_value(tf.stop_gradient(reconstruction), 1e-7, 1 - 1e-7)
         monitor = -tf.reduce_sum(weights * tf.reduce_sum(v * tf.math.log(reconstruction)
@@ -148,14 +153,25 @@ class RnnRbm(keras.Model):
     def train_chunk(self, frames, lengths, carried, first):
         """One optimizer step on a chunk of whole pieces (truncated backpropagation through time);
         returns the metrics and the states to carry into the next chunk."""
+        cost, monitor, final = self.chunk_step(frames, lengths, carried, first)
+        return self._track(cost, monitor, tf.reduce_sum(lengths)), final
+
+    def chunk_step(self, frames, lengths, carried, first, replica_rows=None, total_frames=None):
+        """The optimizer step of train_chunk, also as one replica's part of a batch split over
+        devices (``replica_rows``: its first row and the batch's rows; ``total_frames``: the batch's
+        real frames). Returns (cost, monitor, final states); under a tf.distribute strategy Keras's
+        optimizer sums the replicas' gradients, so the step equals one device's on the whole batch."""
         with tf.GradientTape() as tape:
             states = self.chunk_states(tf.shape(frames)[0], carried, first)
             bv, bh, final = self.conditioned(frames, states, training=True,
-                                             dropout_seed=self._seed(self.optimizer.iterations))
-            cost, monitor = self.cd_cost(frames, self.optimizer.iterations, lengths=lengths, biases=(bv, bh))
+                                             dropout_seed=self._seed(self.optimizer.iterations),
+                                             replica_rows=replica_rows)
+            cost, monitor = self.cd_cost(frames, self.optimizer.iterations, lengths=lengths, biases=(bv, bh),
+                                         first_row=0 if replica_rows is None else replica_rows[0],
+                                         total_frames=total_frames)
         gradients = tape.gradient(cost, self.trainable_variables)
         self.optimizer.apply(gradients, self.trainable_variables)
-        return self._track(cost, monitor, tf.reduce_sum(lengths)), final
+        return cost, monitor, final
 
     def test_chunk(self, frames, lengths, carried, first):
         """The metrics of a chunk of whole pieces without training (validation); returns the states."""

@@ -14,14 +14,14 @@ uninterrupted run. A finished run says so and does nothing.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import shutil
+import tempfile
 import time
 from pathlib import Path
-
-import numpy as np
 
 from common.files import write_bytes_atomic, write_json_atomic, write_text_atomic
 from model.config import TrainConfig
@@ -30,7 +30,7 @@ from pipelines.roll_figure import roll_figure_png
 from pipelines.records import RecordsError, key_frequencies, load_info
 
 # settings that may change between invocations of one run: they extend or observe it, not define it
-EXTENDABLE = {"epochs", "patience", "checkpoint_every", "image_every"}
+EXTENDABLE = {"epochs", "patience", "checkpoint_every", "image_every", "distribute"}
 # what runs trained before a setting existed did, so that resuming one is refused rather than changed
 BEFORE_THEY_EXISTED = {"batching": "windows", "dropout": 0.0}
 VALIDATION_AIS = (8, 100)  # chains, inverse temperatures: enough to rank epochs, cheap enough for every epoch
@@ -155,12 +155,14 @@ class PieceTrainer:
     carried across chunks (see pipelines.piece_batches): training runs every piece from its start,
     as evaluation does."""
 
-    def __init__(self, model, records_dir: Path, config: TrainConfig, has_valid: bool):
+    def __init__(self, model, records_dir: Path, config: TrainConfig, has_valid: bool, strategy=None):
         import tensorflow as tf
 
+        from model.distribute import ReplicaBatches
         from pipelines.piece_batches import PieceBatches
 
         self.model, self.config, self.has_valid = model, config, has_valid
+        self.replicas = ReplicaBatches(strategy, model) if strategy is not None else None
         self.train = PieceBatches(records_dir, "train", chunk=config.seq_len, batch_size=config.batch_size)
         self.valid = PieceBatches(records_dir, "valid", chunk=config.seq_len, batch_size=config.batch_size) \
             if has_valid else None
@@ -179,7 +181,11 @@ class PieceTrainer:
 
     def train_epoch(self, epoch: int, skip: int):
         for rows in self.train.epoch(self.config.seed, epoch)[skip:]:
-            yield self._run(self.train_chunk, self.train, rows)
+            if self.replicas is None:
+                yield self._run(self.train_chunk, self.train, rows)
+            else:
+                rolls, lengths = self.train.dense(rows)
+                yield self.replicas.run(rolls, lengths, self.train.chunks), int(lengths.sum())
 
     def validation(self) -> dict:
         for rows in self.valid.epoch(self.config.seed, 0, shuffle=False):
@@ -238,29 +244,51 @@ def train(records_dir: Path, run_dir: Path, config: TrainConfig, *, restart: boo
             f"{state.get('criterion', 'val_monitor')} {state.get('best_monitor')}: nothing to do")
         return state
 
+    longest = max((p["frames"] for p in info["pieces"] if p["split"] == "train"), default=0)
+    if config.batching == "windows" and longest < config.seq_len and not config.pad_windows:
+        raise TrainingError(f"the train split holds no piece of {config.seq_len} frames (the longest has {longest}); "
+                            "use a shorter --seq-len")
+    from model.distribute import DistributeError, is_chief, make_strategy
+
+    try:
+        strategy = make_strategy(config.distribute)
+    except DistributeError as err:
+        raise TrainingError(str(err)) from err
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if not is_chief(strategy):  # another worker of a cluster: trains in step, writes to a copy that is thrown away
+        with tempfile.TemporaryDirectory(prefix="pianorbm-worker-") as scratch:
+            shutil.copytree(run_dir, Path(scratch) / "run", ignore=shutil.ignore_patterns("logs", "images"))
+            return _train(records_dir, Path(scratch) / "run", config, info, data, resuming, state, strategy, log,
+                          max_batches)
+    return _train(records_dir, run_dir, config, info, data, resuming, state, strategy, log, max_batches)
+
+
+def _train(records_dir: Path, run_dir: Path, config: TrainConfig, info: dict, data: dict, resuming: bool, state: dict,
+           strategy, log, max_batches: int | None) -> dict:
     import keras
     import tensorflow as tf
 
     from model.likelihood import split_nll
 
-    longest = max((p["frames"] for p in info["pieces"] if p["split"] == "train"), default=0)
-    if config.batching == "windows" and longest < config.seq_len and not config.pad_windows:
-        raise TrainingError(f"the train split holds no piece of {config.seq_len} frames (the longest has {longest}); "
-                            "use a shorter --seq-len")
-    run_dir.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(config.seed)
-    model = build_model(config)
-    optimizer = make_optimizer(config)
-    model.compile(optimizer=optimizer)
-    optimizer.build(model.trainable_variables)
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        model = build_model(config)
+        optimizer = make_optimizer(config)
+        model.compile(optimizer=optimizer)
+        optimizer.build(model.trainable_variables)
     epoch_var = tf.Variable(0, dtype=tf.int64, name="epoch")
     batch_var = tf.Variable(0, dtype=tf.int64, name="batch_in_epoch")
     checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, epoch=epoch_var, batch=batch_var)
-    manager = tf.train.CheckpointManager(checkpoint, str(run_dir / "checkpoints"), max_to_keep=3)
-    if manager.latest_checkpoint:
-        checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+    # the epoch's running means, so that a run resumed mid-epoch logs the epoch's figures, not its tail's
+    running = tf.train.Checkpoint(**{f"{metric.name}_{variable.name}": variable.value
+                                     for metric in model.metrics for variable in metric.variables})
+    saved = tf.train.Checkpoint(model=model, optimizer=optimizer, epoch=epoch_var, batch=batch_var, running=running)
+    manager = tf.train.CheckpointManager(saved, str(run_dir / "checkpoints"), max_to_keep=3)
+    if manager.latest_checkpoint:  # checkpoints from before the running means restore too
+        checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched().expect_partial()
+        tf.train.Checkpoint(running=running).restore(manager.latest_checkpoint).expect_partial()
         log(f"resuming from {manager.latest_checkpoint}: epoch {int(epoch_var) + 1}, batch {int(batch_var)}, "
-            f"step {int(optimizer.iterations)}")
+            f"step {int(optimizer.iterations.numpy())}")
     else:
         state = {}
         if config.init_visible_bias:
@@ -285,7 +313,7 @@ def train(records_dir: Path, run_dir: Path, config: TrainConfig, *, restart: boo
     writer = tf.summary.create_file_writer(str(run_dir / "logs"))
     valid_frames = info["splits"].get("valid", {}).get("frames", 0)
     if config.batching == "pieces":
-        batches = PieceTrainer(model, records_dir, config, valid_frames > 0)
+        batches = PieceTrainer(model, records_dir, config, valid_frames > 0, strategy)
     else:
         batches = WindowTrainer(model, records_dir, config,
                                  valid_frames >= config.seq_len or (config.pad_windows and valid_frames > 0))
@@ -293,7 +321,7 @@ def train(records_dir: Path, run_dir: Path, config: TrainConfig, *, restart: boo
 
     def save_state(finished: str | None = None) -> dict:
         nonlocal state
-        state = {"epoch": int(epoch_var), "step": int(optimizer.iterations), "criterion": criterion, "best_monitor": best,
+        state = {"epoch": int(epoch_var), "step": int(optimizer.iterations.numpy()), "criterion": criterion, "best_monitor": best,
                  "best_epoch": best_epoch, "epochs_without_improvement": stale, "epochs": config.epochs,
                  "finished": finished, "history": history}
         write_json_atomic(run_dir / "state.json", state)
@@ -315,23 +343,23 @@ def train(records_dir: Path, run_dir: Path, config: TrainConfig, *, restart: boo
         for metrics, real_frames in batches.train_epoch(epoch, skip):
             cost = float(metrics["cost"])
             if not math.isfinite(cost):
-                raise TrainingError(f"the cost became {cost} at step {int(optimizer.iterations)} (epoch {epoch + 1}); "
+                raise TrainingError(f"the cost became {cost} at step {int(optimizer.iterations.numpy())} (epoch {epoch + 1}); "
                                     f"the last good checkpoint is kept in {run_dir / 'checkpoints'}; "
                                     "lower --learning-rate and run again with --restart")
             batch_var.assign_add(1)
             frames += real_frames
             batches_this_call += 1
             if config.checkpoint_every and int(batch_var) % config.checkpoint_every == 0:
-                manager.save(checkpoint_number=int(optimizer.iterations))
+                manager.save(checkpoint_number=int(optimizer.iterations.numpy()))
             if max_batches is not None and batches_this_call >= max_batches:
-                manager.save(checkpoint_number=int(optimizer.iterations))
+                manager.save(checkpoint_number=int(optimizer.iterations.numpy()))
                 log(f"stopped after {batches_this_call} batches as asked (epoch {epoch + 1}, batch {int(batch_var)})")
                 return save_state()
         seconds = time.monotonic() - started
         train_metrics = {m.name: float(m.result()) for m in model.metrics}
         model.reset_metrics()
         valid = batches.validation() if batches.has_valid else dict(train_metrics)
-        row = {"epoch": epoch + 1, "step": int(optimizer.iterations), "cost": round(train_metrics["cost"], 5),
+        row = {"epoch": epoch + 1, "step": int(optimizer.iterations.numpy()), "cost": round(train_metrics["cost"], 5),
                "monitor": round(train_metrics["monitor"], 5), "val_cost": round(valid["cost"], 5),
                "val_monitor": round(valid["monitor"], 5),
                "learning_rate": float(optimizer.learning_rate.numpy()), "seconds": round(seconds, 2),
@@ -372,7 +400,7 @@ def train(records_dir: Path, run_dir: Path, config: TrainConfig, *, restart: boo
         epoch_var.assign(epoch + 1)
         batch_var.assign(0)
         save_state()  # history first: a kill between the two redoes this epoch
-        manager.save(checkpoint_number=int(optimizer.iterations))
+        manager.save(checkpoint_number=int(optimizer.iterations.numpy()))
         if config.patience and stale >= config.patience:
             log(f"early stop: no better {criterion} in {stale} validations (best {best:.4f} at epoch {best_epoch})")
             return save_state(finished="early_stopped")

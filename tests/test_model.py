@@ -191,6 +191,9 @@ def test_interrupted_run_resumes_to_the_uninterrupted_result(jsb_records, tmp_pa
     assert resumed["step"] == json.loads((tmp_path / "whole" / "state.json").read_text())["step"]
     for a, b in zip(weights_of(tmp_path / "whole"), weights_of(tmp_path / "parts")):
         np.testing.assert_array_equal(a, b)
+    # the epoch cut by the stop logs the running means of all its batches, not only of those after the resume
+    assert [row["cost"] for row in resumed["history"]] == [row["cost"] for row in whole["history"]]
+    assert [row["monitor"] for row in resumed["history"]] == [row["monitor"] for row in whole["history"]]
     done = train(jsb_records, tmp_path / "parts", config, log=lambda *_: None)
     assert done["finished"] == "completed" and done["step"] == resumed["step"]
 
