@@ -2,7 +2,8 @@
 
 ``CELLS`` maps a name to a Keras recurrent layer: ``rnn`` is the paper's tanh recurrence
 u_t = tanh(bu + Wvu v_t + Wuu u_{t-1}); ``gru`` and ``lstm`` replace it for long pieces (the LSTM
-is the seed experiment's LSTM-RBM). All three run cuDNN kernels on a GPU with their defaults.
+is the seed experiment's LSTM-RBM). On a GPU, Keras runs gru and lstm as cuDNN kernels (their
+defaults allow it); it has no cuDNN path for SimpleRNN.
 """
 
 from __future__ import annotations

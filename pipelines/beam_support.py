@@ -101,7 +101,7 @@ def isolated_calls(func: Callable, timeout_s: float, memory_mb: int):
 def batched(beam, label: str):
     """Reshuffle (spread the files over the workers), then batches of up to BATCH elements."""
     return (f"{label}: spread" >> beam.Reshuffle()) | f"{label}: batch" >> beam.BatchElements(
-        min_batch_size=1, max_batch_size=BATCH)
+        min_batch_size=BATCH, max_batch_size=BATCH)
 
 
 def write_lines(beam, label: str, prefix: str):
