@@ -46,6 +46,23 @@ def test_beam_curation_equals_the_local_run(curated_both):
     assert sum(name.endswith(".mid") for name in local) > 50
 
 
+def test_duplicates_are_decided_as_locally(shared_midi, tmp_path):
+    """Copies of one piece under other names: the first path in sorted order keeps its clean copy."""
+    pieces = sorted((shared_midi / "piano").glob("*.mid"))[:3]
+    for folder in ("a", "b", "c"):
+        for piece in pieces:
+            (tmp_path / "raw" / folder).mkdir(parents=True, exist_ok=True)
+            (tmp_path / "raw" / folder / piece.name).write_bytes(piece.read_bytes())
+    _run("curate", "-q", "--piano-only", str(tmp_path / "raw"), str(tmp_path / "local"))
+    _run("curate", "-q", "--piano-only", "--runner", "DirectRunner", str(tmp_path / "raw"), str(tmp_path / "beam"))
+    local, beam = _files(tmp_path / "local"), _files(tmp_path / "beam")
+    assert {name: data for name, data in local.items() if name != "curation.json"} == \
+        {name: data for name, data in beam.items() if name != "curation.json"}
+    manifest = local["manifest.csv"].decode()
+    assert manifest.count(",duplicate,duplicate,a/") == 2 * len(pieces)  # b/ and c/ point to a/
+    assert sorted(name for name in local if name.endswith(".mid")) == sorted(f"a/{p.name}" for p in pieces)
+
+
 def test_beam_records_equal_the_local_build(curated_both, tmp_path):
     clean = curated_both[0]
     settings = ["--shards", "3", "--transpose", "-2..2"]
