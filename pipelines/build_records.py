@@ -209,18 +209,18 @@ def build_records(out_dir: Path, config: RecordsConfig, *, clean_dir: Path | Non
     if not storage.is_url(out_dir):
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
+    fractions = config.split if clean_dir is not None else (0, 0, 0)  # a pickle keeps its published splits
     if runner:
         from pipelines.beam_records import roll_and_write_with_beam
 
         summaries, shards, dropped = roll_and_write_with_beam(clean_dir, out_dir, files, config, runner=runner,
                                                               beam_options=beam_options, jobs=jobs)
+        _check_splits(summaries, fractions, dropped)
     else:
         if clean_dir is not None:
             pieces, dropped = _pieces_from_clean(clean_dir, files, config, jobs, progress)
-        _check_splits([{"split": p.split} for p in pieces], config.split if clean_dir is not None else (0, 0, 0),
-                      dropped)
+        _check_splits([{"split": p.split} for p in pieces], fractions, dropped)  # before any shard is written
         summaries, shards = _write_local(pieces, out_dir, config, dropped)
-    _check_splits(summaries, config.split if clean_dir is not None else (0, 0, 0), dropped)
     if not storage.is_url(out_dir):
         written = {s["file"] for s in shards}
         for stale in out_dir.glob("*.tfrecord"):

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from common import storage
+from common.files import atomic_path
 from pipelines.pianoroll import KEYS
 
 DATASET_INFO = "dataset.json"
@@ -58,13 +59,19 @@ def write_shard(path, examples: list[bytes]) -> dict:
     filesystems; returns its entry for dataset.json."""
     import tensorflow as tf
 
-    with tempfile.TemporaryDirectory() as folder:
-        temp = Path(folder) / "shard.tfrecord"
-        with tf.io.TFRecordWriter(str(temp)) as writer:
+    def write(target: Path) -> bytes:
+        with tf.io.TFRecordWriter(str(target)) as writer:
             for example in examples:
                 writer.write(example)
-        data = temp.read_bytes()
-    storage.write_bytes(path, data)
+        return target.read_bytes()
+
+    if storage.is_url(path):  # TFRecordWriter writes a local file; the store gets its bytes
+        with tempfile.TemporaryDirectory() as folder:
+            data = write(Path(folder) / "shard.tfrecord")
+        storage.write_bytes(path, data)
+    else:
+        with atomic_path(Path(path)) as temp:
+            data = write(temp)
     return {"file": str(path).rstrip("/").rsplit("/", 1)[-1], "examples": len(examples), "bytes": len(data),
             "sha256": hashlib.sha256(data).hexdigest()}
 
