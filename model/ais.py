@@ -15,6 +15,9 @@ on small RBMs with exact Z: 50 temperatures from the visible biases leave log Z 
 the exact visible marginals 0.02). ``base_bias`` sets it; the default is b0 = bv. On trained
 Nottingham models a base of Gibbs-estimated marginals did not help (docs/ais-check.md): there the
 shortfall comes from slow mixing near beta = 1, not from the base.
+
+Reverse AIS (``data``) brackets the estimate from the other side: with both, the NLL lies between
+them up to their noise, and their gap says whether the schedule was long enough.
 """
 
 from __future__ import annotations
@@ -28,31 +31,49 @@ from model.rbm import stream_states, unit_interval, xorshift32
 
 
 @tf.function(jit_compile=True)
-def _ais_log_weights(weights, bv, bh, b0, betas, seed, chains: int):
-    """Log importance weights (F, chains) of AIS runs for F RBMs from base biases b0 (F, V)."""
+def _annealing_sums(weights, bv, bh, b0, betas, seed, data, chains: int):
+    """Sum over the schedule of log p*_k(v) - log p*_{k-1}(v), shape (F, chains), for F RBMs from base
+    biases b0 (F, V). Forward (``data`` None): v starts as an exact sample of the base model and each
+    term uses the v drawn at the temperature before. Reverse (``data`` (F, V)): v starts at the data
+    and walks from beta = 1 down, each term using the v just drawn at beta_k. One transition is
+    h ~ p_beta(h | v), v ~ p_beta(v | h), which is reversible, so the same kernel serves both ways."""
     frames = tf.shape(bv)[0]
     visible, hidden = weights.shape[0], weights.shape[1]
     bv, bh, b0 = bv[:, None, :], bh[:, None, :], b0[:, None, :]
     keys = tf.random.stateless_uniform([3], seed, minval=None, maxval=None, dtype=tf.uint32)
     v_stream = stream_states(tf.stack([frames, chains, visible]), keys[0])
     h_stream = stream_states(tf.stack([frames, chains, hidden]), keys[1])
-    v_stream = xorshift32(v_stream)
-    v = tf.where(unit_interval(v_stream) < tf.sigmoid(b0), 1.0, 0.0)  # exact sample of the base model
-    log_w = tf.zeros(tf.stack([frames, chains]))
     weights_t = tf.transpose(weights)
     towards = bv - b0
-    for k in tf.range(1, tf.shape(betas)[0]):
-        previous, beta = betas[k - 1], betas[k]
-        # log p*_k(v) - log p*_{k-1}(v), for the v sampled at the previous temperature
-        activation = tf.matmul(v, weights) + bh
-        log_w += (beta - previous) * tf.reduce_sum(v * towards, -1) \
-            + tf.reduce_sum(tf.nn.softplus(beta * activation) - tf.nn.softplus(previous * activation), -1)
-        h_stream = xorshift32(h_stream)
-        h = tf.where(unit_interval(h_stream) < tf.sigmoid(beta * activation), 1.0, 0.0)
+    count = tf.shape(betas)[0]
+    if data is None:
         v_stream = xorshift32(v_stream)
-        v = tf.where(unit_interval(v_stream) < tf.sigmoid(beta * tf.matmul(h, weights_t) + b0 + beta * towards),
-                     1.0, 0.0)
-    return log_w
+        v = tf.where(unit_interval(v_stream) < tf.sigmoid(b0), 1.0, 0.0)  # exact sample of the base model
+        order = tf.range(1, count)
+    else:
+        v = tf.broadcast_to(data[:, None, :], tf.stack([frames, chains, visible]))
+        order = tf.range(count - 1, 0, -1)
+    activation = tf.matmul(v, weights) + bh
+    total = tf.zeros(tf.stack([frames, chains]))
+    for k in order:
+        previous, beta = betas[k - 1], betas[k]
+        if data is not None:
+            h_stream = xorshift32(h_stream)
+            h = tf.where(unit_interval(h_stream) < tf.sigmoid(beta * activation), 1.0, 0.0)
+            v_stream = xorshift32(v_stream)
+            v = tf.where(unit_interval(v_stream) < tf.sigmoid(beta * tf.matmul(h, weights_t) + b0 + beta * towards),
+                         1.0, 0.0)
+            activation = tf.matmul(v, weights) + bh
+        total += (beta - previous) * tf.reduce_sum(v * towards, -1) \
+            + tf.reduce_sum(tf.nn.softplus(beta * activation) - tf.nn.softplus(previous * activation), -1)
+        if data is None:
+            h_stream = xorshift32(h_stream)
+            h = tf.where(unit_interval(h_stream) < tf.sigmoid(beta * activation), 1.0, 0.0)
+            v_stream = xorshift32(v_stream)
+            v = tf.where(unit_interval(v_stream) < tf.sigmoid(beta * tf.matmul(h, weights_t) + b0 + beta * towards),
+                         1.0, 0.0)
+            activation = tf.matmul(v, weights) + bh
+    return total
 
 
 def default_betas(count: int) -> np.ndarray:
@@ -65,28 +86,41 @@ def default_betas(count: int) -> np.ndarray:
 
 
 def log_partition(weights, bv, bh, *, chains: int = 32, betas: int = 1000, seed: int = 0,
-                  frames_per_batch: int = 2048, base_bias=None) -> tuple[np.ndarray, np.ndarray]:
+                  frames_per_batch: int = 2048, base_bias=None, data=None) -> tuple[np.ndarray, np.ndarray]:
     """(log Z, standard error) for each of the F RBMs given by ``weights`` (V, H) and biases
-    ``bv`` (F, V), ``bh`` (F, H); ``base_bias`` (F, V) is the base model's (default: bv)."""
+    ``bv`` (F, V), ``bh`` (F, H); ``base_bias`` (F, V) is the base model's (default: bv).
+
+    Forward AIS (``data`` None) estimates Z without bias, so its log Z reads low in expectation and
+    F(v) + log Z underestimates the NLL. With ``data`` (F, V), one frame per RBM, the reverse
+    estimate (RAISE, Burda, Grosse & Salakhutdinov 2015): chains start at the data and anneal down to
+    the base, an unbiased estimate of p_ann(v), v's probability under the annealed sampler, which
+    approaches p(v) as the schedule grows; log Z = -F(v) - log p then reads high in expectation.
+    The two bracket the NLL and meet as ``betas`` grows."""
     weights = tf.convert_to_tensor(weights, tf.float32)
     bv = tf.convert_to_tensor(bv, tf.float32)
     bh = tf.convert_to_tensor(bh, tf.float32)
     b0 = bv if base_bias is None else tf.convert_to_tensor(base_bias, tf.float32)
+    reverse = data is not None
+    if reverse:
+        data = tf.convert_to_tensor(data, tf.float32)
     schedule = tf.constant(default_betas(betas))
     log_z, error = [], []
     hidden = int(weights.shape[1])
     total = int(bv.shape[0])
     size = min(frames_per_batch, 1 << max(total - 1, 1).bit_length())  # few distinct shapes: few compilations
     for start in range(0, total, size):
-        part_v, part_h, part_0 = bv[start:start + size], bh[start:start + size], b0[start:start + size]
-        count = int(part_v.shape[0])
-        padded = [tf.pad(part, [[0, size - count], [0, 0]]) for part in (part_v, part_h, part_0)]
-        log_w = _ais_log_weights(weights, *padded, schedule, tf.constant([seed, start], tf.int64),
-                                 chains=chains).numpy().astype(np.float64)[:count]
-        base = hidden * math.log(2) + tf.reduce_sum(tf.nn.softplus(part_0), -1).numpy().astype(np.float64)
+        parts = [bv[start:start + size], bh[start:start + size], b0[start:start + size]]
+        count = int(parts[0].shape[0])
+        padded = [tf.pad(part, [[0, size - count], [0, 0]]) for part in parts]
+        start_data = tf.pad(data[start:start + size], [[0, size - count], [0, 0]]) if reverse else None
+        sums = _annealing_sums(weights, *padded, schedule, tf.constant([seed, start], tf.int64), start_data,
+                               chains=chains).numpy().astype(np.float64)[:count]
+        log_w = -sums if reverse else sums
+        base = hidden * math.log(2) + tf.reduce_sum(tf.nn.softplus(parts[2]), -1).numpy().astype(np.float64)
         top = log_w.max(axis=1, keepdims=True)
         w = np.exp(log_w - top)
-        log_z.append(base + top[:, 0] + np.log(w.mean(axis=1)))
+        log_mean = top[:, 0] + np.log(w.mean(axis=1))
+        log_z.append(base - log_mean if reverse else base + log_mean)
         error.append(w.std(axis=1, ddof=1) / (w.mean(axis=1) * math.sqrt(chains)))
     return np.concatenate(log_z), np.concatenate(error)
 

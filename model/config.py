@@ -129,12 +129,17 @@ class EvaluateConfig:
     split: str = setting("test", "Split to evaluate.", choices=SPLITS)
     ais_chains: int = setting(16, "AIS chains per frame.", low=2)
     ais_betas: int = setting(500, "AIS inverse temperatures.", low=3)
+    reverse_ais: bool = setting(True, "Also estimate the NLL by reverse AIS (RAISE), which errs high where AIS errs "
+                                      "low: the two bracket the NLL. Doubles the AIS time.")
     accuracy_chains: int = setting(8, "Gibbs chains per frame for the expected accuracy.", low=1)
     accuracy_burn_in: int = setting(50, "Gibbs steps each chain runs before its samples count (from the true frame "
                                         "before).", low=0)
     accuracy_samples: int = setting(25, "Samples each chain contributes (one per further step).", low=1)
     seed: int = setting(0, "Random seed.")
     batch_size: int = setting(16, "Sequences per batch when running the conditioner.", low=1)
+    pieces: int | None = setting(None, "Evaluate only the first N pieces of the split, in the records' fixed order "
+                                       "(an arbitrary sample: shards are assigned by a hash of the piece), e.g. to "
+                                       "afford a long AIS schedule.", low=1)
     weights: str = setting("best", "Weights of the run: the best by validation, or the latest checkpoint.",
                            choices=WEIGHTS)
 

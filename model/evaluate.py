@@ -5,7 +5,9 @@ Conventions (the paper's, stated because papers differ):
 - NLL is averaged per frame over the whole split (``nll``); the mean of per-sequence averages is
   reported beside it (``nll_per_sequence``);
 - log p(v_t | v_<t) = -F_t(v_t) - log Z_t, with log Z_t estimated by AIS (model.ais); the standard
-  error combines the frames' AIS errors;
+  error combines the frames' AIS errors. AIS reads the NLL low when its schedule is short for the
+  model's sharpness; reverse AIS from each true frame (``nll_reverse``, on by default) reads it high,
+  so the two bracket it and their gap says whether the schedule was long enough;
 - accuracy (Bay et al. 2009) is sum TP / sum (TP + FP + FN) over all frames, where the prediction of
   a frame is its RBM's expected frame, estimated by the visible means of a Gibbs chain (k steps from
   silence) given the true past, thresholded at 0.5.
@@ -43,7 +45,7 @@ PUBLISHED_BERNOULLI = 11.0  # "about 11" for the independent Bernoulli baseline
 PUBLISHED_ACCURACY = {"nottingham": {"RNN-RBM": 0.754}}  # frame-level accuracy, as cited in ../shared/data/README
 POSITION_SPLIT = 100  # NLL is also reported over frames 1-100 of each piece and over the frames after them
 CONVENTIONS = ("NLL: per frame over the split, first frame included (predicted from the learned initial state), "
-               "log Z by AIS; accuracy: expected ACC_t = TP/(TP+FP+FN) per time step over samples of p(v_t | v_<t), "
+               "log Z by AIS (reads low); nll_reverse: log Z by reverse AIS from each true frame (reads high); accuracy: expected ACC_t = TP/(TP+FP+FN) per time step over samples of p(v_t | v_<t), "
                "averaged with every time step weighted equally (a silent frame predicted silent scores 1); "
                "accuracy_pooled: Bay et al.'s sum TP / sum (TP+FP+FN) over all frames and samples; "
                "intervals: 95 % bootstrap over pieces; floors fitted on the train split only")
@@ -96,6 +98,16 @@ def _by_position(nll: np.ndarray, lengths: list[int], seed: int) -> dict:
     return result
 
 
+def _reverse_figures(reverse_nll: np.ndarray, errors: np.ndarray, nll: np.ndarray, lengths: list[int],
+                     seed: int) -> dict:
+    """Reverse AIS's NLL (reads high) with its interval, and its gap to AIS's (reads low)."""
+    mean = per_frame_mean(reverse_nll, lengths, seed)
+    return {"nll_reverse": mean["mean"], "nll_reverse_ci95": mean["ci95"],
+            "nll_reverse_standard_error": float(math.sqrt((errors ** 2).sum()) / len(errors)),
+            "nll_bracket_gap": float(reverse_nll.mean() - nll.mean()),
+            "nll_reverse_by_position": _by_position(reverse_nll, lengths, seed)}
+
+
 def evaluate_run(run_dir: Path, records_dir: Path | None, config: EvaluateConfig, progress=None) -> dict:
     """Evaluates the run on one split; writes and returns ``eval-<split>.json`` in ``run_dir``."""
     run_dir = Path(run_dir)
@@ -112,16 +124,22 @@ def evaluate_run(run_dir: Path, records_dir: Path | None, config: EvaluateConfig
         raise EvaluationError(str(err)) from err
     frequencies = key_frequencies(info, "train")
     started = time.monotonic()
-    frames, visible_bias, hidden_bias, lengths = frames_and_biases(model, records_dir, config.split, config.batch_size)
+    frames, visible_bias, hidden_bias, lengths = frames_and_biases(model, records_dir, config.split, config.batch_size,
+                                                                 max_pieces=config.pieces)
     previous = previous_frames(frames, lengths)
     bar = progress(len(frames)) if progress else None
-    nll, errors, accuracy, counts = [], [], [], []
+    nll, errors, reverse_nll, reverse_errors, accuracy, counts = [], [], [], [], [], []
     for start in range(0, len(frames), CHUNK):
         v = frames[start:start + CHUNK]
         bv, bh = visible_bias[start:start + CHUNK], hidden_bias[start:start + CHUNK]
         chunk_nll, error = frame_nll(model, v, bv, bh, config.ais_chains, config.ais_betas, config.seed + start)
         nll.append(chunk_nll)
         errors.append(error)
+        if config.reverse_ais:
+            chunk_nll, error = frame_nll(model, v, bv, bh, config.ais_chains, config.ais_betas, config.seed + start,
+                                         reverse=True)
+            reverse_nll.append(chunk_nll)
+            reverse_errors.append(error)
         chunk_accuracy, chunk_counts = expected_accuracy(
             model.rbm.W, bv, bh, previous[start:start + CHUNK], v, chains=config.accuracy_chains,
             burn_in=config.accuracy_burn_in, samples=config.accuracy_samples, seed=config.seed + start)
@@ -147,10 +165,13 @@ def evaluate_run(run_dir: Path, records_dir: Path | None, config: EvaluateConfig
         "settings": asdict(config),
         "frames": int(len(nll_all)),
         "sequences": len(per_sequence),
+        "sequences_in_split": info["splits"][config.split].get("examples"),
         **_figures(nll_all, np.concatenate(accuracy), np.concatenate(counts), lengths, config.seed),
         "nll_standard_error": float(math.sqrt((error_all ** 2).sum()) / len(error_all)),
         "nll_per_sequence": float(np.mean(per_sequence)),
         "nll_by_position": _by_position(nll_all, lengths, config.seed),
+        **(_reverse_figures(np.concatenate(reverse_nll), np.concatenate(reverse_errors), nll_all, lengths, config.seed)
+           if config.reverse_ais else {}),
         "floors": {
             "independent_keys": _figures(bernoulli_nll(frames, frequencies), random_accuracy, random_counts, lengths,
                                          config.seed),
@@ -184,6 +205,9 @@ def result_table(result: dict) -> str:
                 f"{100 * figure['accuracy_pooled']:>6.1f}%")
 
     lines.append(row("this run", result))
+    if "nll_reverse" in result:
+        lines.append(f"{'this run, reverse AIS (reads high)':<36} {result['nll_reverse']:>8.3f} "
+                     f"{_interval(result, 'nll_reverse', digits=3):>16}   (AIS reads low: the NLL lies between)")
     lines.append(row("floor: previous frame (Markov keys)", result["floors"]["previous_frame"]))
     lines.append(row("floor: independent keys", result["floors"]["independent_keys"]))
     for name, value in result["published"].items():
@@ -198,7 +222,9 @@ def result_table(result: dict) -> str:
         if part.get("frames"):
             lines.append(f"{'this run, ' + label + ' of each piece':<36} {part['nll']:>8.3f} "
                          f"{_interval(part, 'nll', digits=3):>16}   ({part['frames']:,} frames of {part['pieces']} pieces)")
-    lines.append(f"{result['frames']:,} frames of {result['sequences']} sequences, split {result['split']}, "
+    subset = result.get("sequences_in_split") or result["sequences"]
+    of = f" (the first of {subset})" if subset > result["sequences"] else ""
+    lines.append(f"{result['frames']:,} frames of {result['sequences']} sequences{of}, split {result['split']}, "
                  f"{result['seconds']} s; AIS error of the NLL +-{result['nll_standard_error']:.3f}; "
                  "accuracy: expected per time step, pooled: Bay et al.")
     return "\n".join(lines)

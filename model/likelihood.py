@@ -11,34 +11,40 @@ import numpy as np
 CHUNK = 2048  # frames per compiled AIS / Gibbs call
 
 
-def frames_and_biases(model, records_dir: Path, split: str, batch_size: int = 16, max_frames: int | None = None):
+def frames_and_biases(model, records_dir: Path, split: str, batch_size: int = 16, max_frames: int | None = None,
+                      max_pieces: int | None = None):
     """Every frame of a split (F, 88) with its RBM's biases (F, 88), (F, hidden), and the sequence
     lengths, each sequence run from the initial state; with ``max_frames``, only the first batches
-    of pieces (in the records' fixed order) up to at least that many frames."""
+    of pieces (in the records' fixed order) up to at least that many frames; with ``max_pieces``,
+    only the first that many pieces."""
     import tensorflow as tf
 
     from pipelines.dataset import make_dataset
 
     frames, visible_bias, hidden_bias, lengths = [], [], [], []
     for rolls, batch_lengths in make_dataset(records_dir, split, seq_len=None, batch_size=batch_size, shuffle=False):
+        if max_pieces is not None:
+            rolls, batch_lengths = rolls[:max_pieces - len(lengths)], batch_lengths[:max_pieces - len(lengths)]
         bv, bh = model(rolls)
         mask = tf.sequence_mask(batch_lengths, tf.shape(rolls)[1])
         frames.append(tf.boolean_mask(rolls, mask).numpy())
         visible_bias.append(tf.boolean_mask(bv, mask).numpy())
         hidden_bias.append(tf.boolean_mask(bh, mask).numpy())
         lengths += batch_lengths.numpy().tolist()
-        if max_frames is not None and sum(lengths) >= max_frames:
+        if max_frames is not None and sum(lengths) >= max_frames or max_pieces is not None and len(lengths) >= max_pieces:
             break
     return (*(np.concatenate(x) for x in (frames, visible_bias, hidden_bias)), lengths)
 
 
-def frame_nll(model, frames, visible_bias, hidden_bias, chains: int, betas: int, seed: int):
-    """-log p of each frame (at most CHUNK) under its own RBM, log Z by AIS; and log Z's standard error."""
+def frame_nll(model, frames, visible_bias, hidden_bias, chains: int, betas: int, seed: int, reverse: bool = False):
+    """-log p of each frame (at most CHUNK) under its own RBM, log Z by AIS; and log Z's standard error.
+    ``reverse``: log Z by reverse AIS from the frame itself, which reads the NLL high where AIS reads
+    it low (model.ais)."""
     from model.ais import log_partition
 
     free = model.rbm.free_energy(frames, visible_bias, hidden_bias).numpy().astype(np.float64)
     log_z, error = log_partition(model.rbm.W, visible_bias, hidden_bias, chains=chains, betas=betas, seed=seed,
-                                 frames_per_batch=CHUNK)
+                                 frames_per_batch=CHUNK, data=frames if reverse else None)
     return free + log_z, error
 
 

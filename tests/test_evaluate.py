@@ -54,6 +54,33 @@ def test_a_base_model_near_the_target_needs_far_fewer_temperatures():
     assert np.abs(from_noisy - exact).mean() < 0.05
 
 
+def _exact_samples(weights, bv, bh, rng):
+    """One exact sample of each small RBM: h from its exact marginal, then v given h."""
+    hidden = weights.shape[1]
+    states = ((np.arange(2 ** hidden)[:, None] >> np.arange(hidden)) & 1).astype(np.float64)
+    terms = bh @ states.T + np.logaddexp(0, bv[:, None, :] + (states @ weights.T)[None]).sum(-1)
+    p_h = np.exp(terms - terms.max(1, keepdims=True))
+    p_h /= p_h.sum(1, keepdims=True)
+    h = states[[rng.choice(len(states), p=row) for row in p_h]]
+    return (rng.random(bv.shape) < 1 / (1 + np.exp(-(bv + h @ weights.T)))).astype(np.float64)
+
+
+def test_reverse_ais_reads_high_where_ais_reads_low_and_both_meet_the_exact_value():
+    """Sharp RBMs, each scored on an exact sample of itself: with a short schedule AIS's log Z is far
+    too low and reverse AIS's far too high; with a long one both are right."""
+    rng = np.random.default_rng(7)
+    weights = rng.normal(0, 1.5, (88, 12))
+    bv, bh = rng.normal(-4.0, 1.0, (16, 88)), rng.normal(-3.0, 1.0, (16, 12))
+    exact = exact_log_partition(weights, bv, bh)
+    data = _exact_samples(weights, bv, bh, rng)
+    forward, _ = log_partition(weights, bv, bh, chains=16, betas=50, seed=3)
+    reverse, _ = log_partition(weights, bv, bh, chains=16, betas=50, seed=3, data=data)
+    assert (forward - exact).mean() < -0.5 and (reverse - exact).mean() > 0.5  # measured -1.20, +1.25
+    forward, _ = log_partition(weights, bv, bh, chains=16, betas=1000, seed=3)
+    reverse, _ = log_partition(weights, bv, bh, chains=16, betas=1000, seed=3, data=data)
+    assert abs((forward - exact).mean()) < 0.05 and abs((reverse - exact).mean()) < 0.08  # measured -0.01, +0.03
+
+
 def test_frame_accuracy_counts():
     truth = np.array([[1, 1, 0, 0], [0, 1, 0, 1], [0, 0, 0, 0], [1, 0, 0, 0]])
     predicted = np.array([[1, 0, 0, 0], [0, 1, 1, 1], [0, 0, 0, 0], [0, 0, 0, 0]])
@@ -151,7 +178,21 @@ def test_evaluation_is_reproducible_after_reload(small_run):
         assert figure["accuracy_ci95"][0] <= figure["accuracy"] <= figure["accuracy_ci95"][1]
         assert 0 <= figure["accuracy_pooled"] <= 1
     assert first["floors"]["independent_keys"]["nll"] == pytest.approx(first["bernoulli_nll"])
+    assert first["nll_reverse_ci95"][0] < first["nll_reverse"] < first["nll_reverse_ci95"][1]
+    assert first["nll_bracket_gap"] == pytest.approx(first["nll_reverse"] - first["nll"], abs=1e-9)
+    assert -0.05 < first["nll_bracket_gap"] < 1.0  # the bracket holds on a barely trained model
     assert first["nll_by_position"]["frames_1_100"]["frames"] + \
         first["nll_by_position"]["frames_101_on"]["frames"] == first["frames"]
     table = result_table(first)
     assert "floor: previous frame" in table and "floor: independent keys" in table and "6.27" in table
+    assert "reverse AIS" in table
+
+
+def test_evaluating_the_first_pieces_scores_exactly_those_pieces(small_run, jsb_records):
+    config = EvaluateConfig(split="valid", ais_chains=4, ais_betas=20, accuracy_chains=2, accuracy_burn_in=5,
+                            accuracy_samples=5, pieces=5, batch_size=3)  # the cut falls inside a batch
+    result = evaluate_run(small_run, None, config)
+    _, lengths = split_frames(jsb_records, "valid")
+    assert result["sequences"] == 5 and result["sequences_in_split"] == len(lengths) > 5
+    assert result["frames"] == sum(lengths[:5])  # split_frames reads the records in the same fixed order
+    assert "(the first of" in result_table(result)
