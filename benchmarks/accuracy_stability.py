@@ -47,7 +47,7 @@ def main() -> None:
         accuracy, counts = [], []
         for start in range(0, len(frames), CHUNK):
             part = slice(start, start + CHUNK)
-            a, c = expected_accuracy(model.rbm.W, bv[part], bh[part], previous[part], frames[part], chains=chains,
+            a, c, _ = expected_accuracy(model.rbm.W, bv[part], bh[part], previous[part], frames[part], chains=chains,
                                      burn_in=burn_in, samples=samples, seed=start)
             accuracy.append(a)
             counts.append(c)

@@ -16,6 +16,7 @@ import json
 import os
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -38,6 +39,11 @@ EVALUATION = {"jsb": EvaluateConfig(ais_chains=16, ais_betas=500),
 PUBLISHED_RNADE = {"jsb": 5.19, "nottingham": 2.31}
 
 
+def evaluated_as(evaluation: Path, config: EvaluateConfig) -> bool:
+    """Whether ``evaluation`` exists and was measured with exactly ``config``."""
+    return evaluation.exists() and json.loads(evaluation.read_text()).get("settings") == asdict(config)
+
+
 def run_one(work: Path, dataset: str, cell: str, seed: int, log) -> dict:
     records = work / f"{dataset}-records"
     build_records(records, RecordsConfig(),
@@ -45,11 +51,12 @@ def run_one(work: Path, dataset: str, cell: str, seed: int, log) -> dict:
     run = work / f"{dataset}-{cell}-seed{seed}"
     evaluation = run / "eval-test.json"
     state_path = run / "state.json"
-    if evaluation.exists() and state_path.exists() and json.loads(state_path.read_text()).get("finished"):
-        return {"state": json.loads(state_path.read_text()), "eval": json.loads(evaluation.read_text())}
-    state = train(records, run, TrainConfig(cell=cell, seed=seed, image_every=0), log=log)
-    result = evaluate_run(run, records, EVALUATION[dataset])
-    return {"state": state, "eval": result}
+    state = json.loads(state_path.read_text()) if state_path.exists() else {}
+    if not state.get("finished"):
+        state = train(records, run, TrainConfig(cell=cell, seed=seed, image_every=0), log=log)
+    if evaluated_as(evaluation, EVALUATION[dataset]):
+        return {"state": state, "eval": json.loads(evaluation.read_text())}
+    return {"state": state, "eval": evaluate_run(run, records, EVALUATION[dataset])}
 
 
 def _ci(figure: dict, name: str, scale: float = 1.0, digits: int = 2) -> str:
@@ -61,38 +68,55 @@ def _mean(values: list[float]) -> float:
     return sum(values) / len(values)
 
 
+def _scope(evaluation: dict, dataset: str) -> str:
+    """The dataset's name, with the pieces scored when they are not the whole split."""
+    whole = evaluation.get("sequences_in_split") or evaluation["sequences"]
+    if evaluation["sequences"] < whole:
+        return f"{DATASETS[dataset]} (first {evaluation['sequences']} of {whole} test pieces)"
+    return DATASETS[dataset]
+
+
 def table(results: dict, datasets: list[str], cells: list[str], seeds: list[int]) -> list[str]:
-    lines = ["| dataset | model | seeds | test NLL (mean) | seed spread | 95 % CI over pieces | expected accuracy | "
-             "95 % CI | pooled accuracy (Bay) | epochs (best) | epoch time, summed |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| dataset | model | seeds | test NLL: AIS, reads low (mean) | reverse AIS, reads high (mean) | seed spread | "
+             "95 % CI over pieces | expected accuracy | 95 % CI | pooled accuracy (Bay) | accuracy, keys with p > 1/2 | "
+             "epochs (best) | epoch time, summed |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for dataset in datasets:
         done = [(cell, [results[(dataset, cell, s)] for s in seeds if (dataset, cell, s) in results]) for cell in cells]
         first = next((runs[0]["eval"] for _, runs in done if runs), None)
+        scope = _scope(first, dataset) if first else DATASETS[dataset]
         for cell, runs in done:
             if not runs:
-                lines.append(f"| {DATASETS[dataset]} | {cell} | 0 | not run yet | | | | | | | |")
+                lines.append(f"| {scope} | {cell} | 0 | not run yet | | | | | | | | | |")
                 continue
             evals = [r["eval"] for r in runs]
             nll = [e["nll"] for e in evals]
+            reverse = [e["nll_reverse"] for e in evals if "nll_reverse" in e]
+            reverse_text = f"**{_mean(reverse):.2f}**" + ("" if len(reverse) == len(evals) else
+                                                         f" ({len(reverse)} of {len(evals)} seeds)") if reverse else \
+                "not measured"
+            likely = [e["accuracy_likely_keys"] for e in evals if "accuracy_likely_keys" in e]
+            likely = f"{100 * _mean(likely):.1f} % {_ci(evals[0], 'accuracy_likely_keys', 100, 1)}" \
+                if len(likely) == len(evals) else "not measured"
             minutes = _mean([sum(row["seconds"] for row in r["state"]["history"]) / 60 for r in runs])
             epochs = ", ".join(f"{r['state']['epoch']} ({r['state']['best_epoch']})" for r in runs)
             lines.append(
-                f"| {DATASETS[dataset]} | {cell}-RBM | {len(runs)} | **{_mean(nll):.2f}** | "
+                f"| {scope} | {cell}-RBM | {len(runs)} | **{_mean(nll):.2f}** | {reverse_text} | "
                 f"{max(nll) - min(nll):.2f} | {_ci(evals[0], 'nll')} | {100 * _mean([e['accuracy'] for e in evals]):.1f} % | "
                 f"{_ci(evals[0], 'accuracy', 100, 1)} | {100 * _mean([e['accuracy_pooled'] for e in evals]):.1f} % | "
-                f"{epochs} | {minutes:.1f} min |")
+                f"{likely} | {epochs} | {minutes:.1f} min |")
         if first is None:
             continue
-        for name, label in (("previous_frame", "floor: previous frame (per-key Markov chain)"),
-                            ("independent_keys", "floor: independent keys")):
+        for name, label, kind in (("previous_frame", "floor: previous frame (per-key Markov chain)", "its accuracy is one"),
+                                  ("independent_keys", "floor: independent keys", "sampled")):
             floor = first["floors"][name]
-            lines.append(f"| {DATASETS[dataset]} | {label} | | {floor['nll']:.2f} | | {_ci(floor, 'nll')} | "
+            lines.append(f"| {scope} | {label} | | {floor['nll']:.2f} | exact | | {_ci(floor, 'nll')} | "
                          f"{100 * floor['accuracy']:.1f} % | {_ci(floor, 'accuracy', 100, 1)} | "
-                         f"{100 * floor['accuracy_pooled']:.1f} % | | |")
+                         f"{100 * floor['accuracy_pooled']:.1f} % | ({kind}) | | |")
         accuracy = first.get("published_accuracy", {}).get("RNN-RBM")
-        lines.append(f"| {DATASETS[dataset]} | RNN-RBM, published | | {first['published']['RNN-RBM']:.2f} | | | "
-                     f"{f'{100 * accuracy:.1f} %' if accuracy else ''} | | | | |")
-        lines.append(f"| {DATASETS[dataset]} | RNN-NADE, published | | {PUBLISHED_RNADE[dataset]:.2f} | | | | | | | |")
+        lines.append(f"| {DATASETS[dataset]} | RNN-RBM, published | | {first['published']['RNN-RBM']:.2f} | | | | "
+                     f"{f'{100 * accuracy:.1f} %' if accuracy else ''} | | | | | |")
+        lines.append(f"| {DATASETS[dataset]} | RNN-NADE, published | | {PUBLISHED_RNADE[dataset]:.2f} | | | | | | | | | |")
     return lines
 
 
@@ -106,10 +130,20 @@ def position_table(results: dict, datasets: list[str], cells: list[str], seeds: 
                 if run is None:
                     continue
                 parts = run["eval"]["nll_by_position"]
-                early, late = parts["frames_1_100"], parts["frames_101_on"]
-                late_text = f"{late['nll']:.2f} {_ci(late, 'nll')}" if late.get("frames") else "no such frames"
-                lines.append(f"| {DATASETS[dataset]} | {cell}, seed {seed} | {early['nll']:.2f} {_ci(early, 'nll')} | "
-                             f"{late_text} | {early['frames']:,} / {late.get('frames', 0):,} |")
+                reverse = run["eval"].get("nll_reverse_by_position", {})
+                cells_text = []
+                for name in ("frames_1_100", "frames_101_on"):
+                    part = parts[name]
+                    if not part.get("frames"):
+                        cells_text.append("no such frames")
+                        continue
+                    text = f"{part['nll']:.2f} {_ci(part, 'nll')}"
+                    if reverse.get(name, {}).get("frames"):
+                        text += f"; reverse {reverse[name]['nll']:.2f}"
+                    cells_text.append(text)
+                lines.append(f"| {_scope(run['eval'], dataset)} | {cell}, seed {seed} | {cells_text[0]} | "
+                             f"{cells_text[1]} | {parts['frames_1_100']['frames']:,} / "
+                             f"{parts['frames_101_on'].get('frames', 0):,} |")
     return lines
 
 

@@ -8,7 +8,10 @@ beside it, labelled.
 
 The expectation is estimated with ``chains`` Gibbs chains per frame, started from the previous
 true frame, run ``burn_in`` steps and then ``samples`` more steps, each of which contributes a
-sample: chains x samples draws per frame, all frames and chains in one XLA-compiled loop.
+sample: chains x samples draws per frame, all frames and chains in one XLA-compiled loop. The same
+draws give each key's probability in p(v_t | v_<t); thresholded at 0.5 they are a deterministic
+prediction, whose ACC shows whether an expected accuracy below a deterministic floor (copying the
+previous frame) comes from the sampling spread of a calibrated model or from a poor one.
 """
 
 from __future__ import annotations
@@ -40,13 +43,14 @@ def pooled_accuracy(tp: float, fp: float, fn: float) -> float:
 
 @tf.function(jit_compile=True)
 def _sampled_accuracy(weights, bv, bh, start, truth, seed, burn_in, samples):
-    """Per row of ``truth`` (N, V): the sum over draws of ACC, and the summed TP, FP, FN."""
+    """Per row of ``truth`` (N, V): the sum over draws of ACC, the summed TP, FP, FN, and the summed
+    draws (N, V)."""
     keys = tf.random.stateless_uniform([2], seed, minval=None, maxval=None, dtype=tf.uint32)
     h_stream = stream_states(tf.shape(bh), keys[0])
     v_stream = stream_states(tf.shape(bv), keys[1])
     zeros = tf.zeros(tf.shape(truth)[:1])
 
-    def body(step, v, h_stream, v_stream, acc, tp, fp, fn):
+    def body(step, v, h_stream, v_stream, acc, tp, fp, fn, keys_on):
         h_stream = xorshift32(h_stream)
         h = tf.where(unit_interval(h_stream) < tf.sigmoid(tf.matmul(v, weights) + bh), 1.0, 0.0)
         v_stream = xorshift32(v_stream)
@@ -58,25 +62,27 @@ def _sampled_accuracy(weights, bv, bh, start, truth, seed, burn_in, samples):
         total = hits + false_pos + false_neg
         frame_acc = tf.where(total > 0, hits / tf.maximum(total, 1.0), 1.0)
         return (step + 1, v, h_stream, v_stream, acc + count * frame_acc, tp + count * hits,
-                fp + count * false_pos, fn + count * false_neg)
+                fp + count * false_pos, fn + count * false_neg, keys_on + count * v)
 
     loop = tf.while_loop(lambda step, *_: step < burn_in + samples, body,
-                         (tf.constant(0), start, h_stream, v_stream, zeros, zeros, zeros, zeros))
+                         (tf.constant(0), start, h_stream, v_stream, zeros, zeros, zeros, zeros, tf.zeros_like(truth)))
     return loop[4:]
 
 
 def expected_accuracy(weights, visible_bias, hidden_bias, previous, truth, *, chains: int, burn_in: int,
-                      samples: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per frame: the expected ACC under its RBM (F,), and the summed (TP, FP, FN) of the draws (F, 3).
+                      samples: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per frame: the expected ACC under its RBM (F,), the summed (TP, FP, FN) of the draws (F, 3),
+    and each key's probability estimated from the draws (F, 88).
 
     ``previous`` (F, 88) starts the chains (the true frame before each one); every frame gets
     ``chains`` chains of ``burn_in`` + ``samples`` Gibbs steps.
     """
     tile = lambda x: tf.tile(tf.convert_to_tensor(x, tf.float32), [chains, 1])  # noqa: E731
-    acc, tp, fp, fn = _sampled_accuracy(tf.convert_to_tensor(weights), tile(visible_bias), tile(hidden_bias),
+    acc, tp, fp, fn, keys_on = _sampled_accuracy(tf.convert_to_tensor(weights), tile(visible_bias), tile(hidden_bias),
                                         tile(previous), tile(truth), tf.constant([seed, 104729], tf.int64),
                                         tf.constant(burn_in), tf.constant(samples))
     frames = len(truth)
     per_frame = lambda x: x.numpy().reshape(chains, frames).sum(0)  # noqa: E731
     draws = chains * samples
-    return per_frame(acc) / draws, np.stack([per_frame(tp), per_frame(fp), per_frame(fn)], axis=1)
+    probabilities = keys_on.numpy().reshape(chains, frames, -1).sum(0) / draws
+    return per_frame(acc) / draws, np.stack([per_frame(tp), per_frame(fp), per_frame(fn)], axis=1), probabilities

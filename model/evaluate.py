@@ -8,10 +8,11 @@ Conventions (the paper's, stated because papers differ):
   error combines the frames' AIS errors. AIS reads the NLL low when its schedule is short for the
   model's sharpness; reverse AIS from each true frame (``nll_reverse``, on by default) reads it high,
   so the two bracket it and their gap says whether the schedule was long enough;
-- accuracy (Bay et al. 2009) is sum TP / sum (TP + FP + FN) over all frames, where the prediction of
-  a frame is its RBM's expected frame, estimated by the visible means of a Gibbs chain (k steps from
-  silence) given the true past, thresholded at 0.5.
-The independent-Bernoulli baseline uses each key's frequency in the training split.
+- accuracy is the expected ACC_t = TP / (TP + FP + FN) over samples of p(v_t | v_<t), averaged with
+  every time step weighted equally (model.accuracy); Bay et al.'s pooled ratio is reported beside
+  it, and the ACC of the keys more likely on than off (a deterministic prediction, like the floors);
+- every figure has a 95 % bootstrap interval over pieces (model.bootstrap).
+The floors (independent keys, previous frame) are fitted on the training split only.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import numpy as np
 
 from common.files import write_json_atomic
 from model.config import EvaluateConfig
-from model.accuracy import expected_accuracy
+from model.accuracy import expected_accuracy, frame_accuracy
 from model.bootstrap import bootstrap_interval, per_frame_mean, piece_sums, pooled_ratio
 from model.floors import (PreviousFrameModel, bernoulli_accuracy, bernoulli_nll, copy_previous_accuracy,
                           previous_frames)
@@ -48,6 +49,8 @@ CONVENTIONS = ("NLL: per frame over the split, first frame included (predicted f
                "log Z by AIS (reads low); nll_reverse: log Z by reverse AIS from each true frame (reads high); accuracy: expected ACC_t = TP/(TP+FP+FN) per time step over samples of p(v_t | v_<t), "
                "averaged with every time step weighted equally (a silent frame predicted silent scores 1); "
                "accuracy_pooled: Bay et al.'s sum TP / sum (TP+FP+FN) over all frames and samples; "
+               "accuracy_likely_keys: ACC per time step of the keys whose probability given the past is above 1/2 "
+               "(a deterministic prediction, comparable with the copy-previous floor); "
                "intervals: 95 % bootstrap over pieces; floors fitted on the train split only")
 
 
@@ -98,6 +101,12 @@ def _by_position(nll: np.ndarray, lengths: list[int], seed: int) -> dict:
     return result
 
 
+def _likely_keys_figures(accuracy: np.ndarray, lengths: list[int], seed: int) -> dict:
+    """ACC of a deterministic prediction: every key more likely on than off under p(v_t | v_<t)."""
+    mean = per_frame_mean(accuracy, lengths, seed)
+    return {"accuracy_likely_keys": mean["mean"], "accuracy_likely_keys_ci95": mean["ci95"]}
+
+
 def _reverse_figures(reverse_nll: np.ndarray, errors: np.ndarray, nll: np.ndarray, lengths: list[int],
                      seed: int) -> dict:
     """Reverse AIS's NLL (reads high) with its interval, and its gap to AIS's (reads low)."""
@@ -128,7 +137,7 @@ def evaluate_run(run_dir: Path, records_dir: Path | None, config: EvaluateConfig
                                                                  max_pieces=config.pieces)
     previous = previous_frames(frames, lengths)
     bar = progress(len(frames)) if progress else None
-    nll, errors, reverse_nll, reverse_errors, accuracy, counts = [], [], [], [], [], []
+    nll, errors, reverse_nll, reverse_errors, accuracy, counts, likely_accuracy = [], [], [], [], [], [], []
     for start in range(0, len(frames), CHUNK):
         v = frames[start:start + CHUNK]
         bv, bh = visible_bias[start:start + CHUNK], hidden_bias[start:start + CHUNK]
@@ -140,11 +149,12 @@ def evaluate_run(run_dir: Path, records_dir: Path | None, config: EvaluateConfig
                                          reverse=True)
             reverse_nll.append(chunk_nll)
             reverse_errors.append(error)
-        chunk_accuracy, chunk_counts = expected_accuracy(
+        chunk_accuracy, chunk_counts, key_probabilities = expected_accuracy(
             model.rbm.W, bv, bh, previous[start:start + CHUNK], v, chains=config.accuracy_chains,
             burn_in=config.accuracy_burn_in, samples=config.accuracy_samples, seed=config.seed + start)
         accuracy.append(chunk_accuracy)
         counts.append(chunk_counts)
+        likely_accuracy.append(frame_accuracy(key_probabilities > 0.5, v))
         if bar is not None:
             bar.update(len(v))
     if bar is not None:
@@ -167,6 +177,7 @@ def evaluate_run(run_dir: Path, records_dir: Path | None, config: EvaluateConfig
         "sequences": len(per_sequence),
         "sequences_in_split": info["splits"][config.split].get("examples"),
         **_figures(nll_all, np.concatenate(accuracy), np.concatenate(counts), lengths, config.seed),
+        **_likely_keys_figures(np.concatenate(likely_accuracy), lengths, config.seed),
         "nll_standard_error": float(math.sqrt((error_all ** 2).sum()) / len(error_all)),
         "nll_per_sequence": float(np.mean(per_sequence)),
         "nll_by_position": _by_position(nll_all, lengths, config.seed),
@@ -205,6 +216,9 @@ def result_table(result: dict) -> str:
                 f"{100 * figure['accuracy_pooled']:>6.1f}%")
 
     lines.append(row("this run", result))
+    if "accuracy_likely_keys" in result:
+        lines.append(f"{'this run, keys with p > 1/2':<36} {'':>25} {100 * result['accuracy_likely_keys']:>8.1f}% "
+                     f"{_interval(result, 'accuracy_likely_keys', 100, 1):>14}   (deterministic, like the floors)")
     if "nll_reverse" in result:
         lines.append(f"{'this run, reverse AIS (reads high)':<36} {result['nll_reverse']:>8.3f} "
                      f"{_interval(result, 'nll_reverse', digits=3):>16}   (AIS reads low: the NLL lies between)")

@@ -107,17 +107,21 @@ def test_expected_accuracy_is_one_for_the_truth_and_zero_for_silence(jsb_records
     hidden_bias = np.zeros((len(frames), 4), np.float32)
     previous = np.zeros_like(frames)
     certain = np.where(frames > 0, 30.0, -30.0).astype(np.float32)  # an RBM that puts all mass on the truth
-    truth, counts = expected_accuracy(weights, certain, hidden_bias, previous, frames, chains=2, burn_in=1,
-                                      samples=3, seed=0)
+    truth, counts, truth_keys = expected_accuracy(weights, certain, hidden_bias, previous, frames, chains=2,
+                                                  burn_in=1, samples=3, seed=0)
     assert truth.tolist() == [1.0] * len(frames) and counts[:, 1:].sum() == 0
+    assert np.array_equal(truth_keys, frames)  # each key's probability, from the draws
     silent = np.full_like(certain, -30.0)
-    silence, counts = expected_accuracy(weights, silent, hidden_bias, previous, frames, chains=2, burn_in=1,
-                                        samples=3, seed=0)
+    silence, counts, silent_keys = expected_accuracy(weights, silent, hidden_bias, previous, frames, chains=2,
+                                                     burn_in=1, samples=3, seed=0)
     sounding = frames.any(1)
     assert silence[sounding].max() == 0.0 and silence[~sounding].min() == 1.0 and counts[:, 0].sum() == 0
+    assert silent_keys.max() == 0.0
     half = np.zeros_like(certain)  # every key a fair coin: ACC well below 1, above 0
-    coin, _ = expected_accuracy(weights, half, hidden_bias, previous, frames, chains=4, burn_in=1, samples=8, seed=0)
+    coin, _, coin_keys = expected_accuracy(weights, half, hidden_bias, previous, frames, chains=4, burn_in=1,
+                                           samples=8, seed=0)
     assert 0.02 < coin.mean() < 0.1
+    assert abs(coin_keys.mean() - 0.5) < 0.01 and coin_keys.min() > 0 and coin_keys.max() < 1
 
 
 def test_copy_previous_floor_on_jsb_test(jsb_records):
@@ -179,6 +183,7 @@ def test_evaluation_is_reproducible_after_reload(small_run):
         assert 0 <= figure["accuracy_pooled"] <= 1
     assert first["floors"]["independent_keys"]["nll"] == pytest.approx(first["bernoulli_nll"])
     assert first["nll_reverse_ci95"][0] < first["nll_reverse"] < first["nll_reverse_ci95"][1]
+    assert first["accuracy_likely_keys_ci95"][0] <= first["accuracy_likely_keys"] <= first["accuracy_likely_keys_ci95"][1]
     assert first["nll_bracket_gap"] == pytest.approx(first["nll_reverse"] - first["nll"], abs=1e-9)
     assert -0.05 < first["nll_bracket_gap"] < 1.0  # the bracket holds on a barely trained model
     assert first["nll_by_position"]["frames_1_100"]["frames"] + \
