@@ -50,7 +50,8 @@ CONVENTIONS = ("NLL: per frame over the split, first frame included (predicted f
                "averaged with every time step weighted equally (a silent frame predicted silent scores 1); "
                "accuracy_pooled: Bay et al.'s sum TP / sum (TP+FP+FN) over all frames and samples; "
                "accuracy_likely_keys: ACC per time step of the keys whose probability given the past is above 1/2 "
-               "(a deterministic prediction, comparable with the copy-previous floor); "
+               "(a deterministic prediction, comparable with the copy-previous floor); over_copy_floor: the "
+               "accuracies minus the copy floor's on the same frames, paired bootstrap over pieces; "
                "intervals: 95 % bootstrap over pieces; floors fitted on the train split only")
 
 
@@ -105,6 +106,17 @@ def _likely_keys_figures(accuracy: np.ndarray, lengths: list[int], seed: int) ->
     """ACC of a deterministic prediction: every key more likely on than off under p(v_t | v_<t)."""
     mean = per_frame_mean(accuracy, lengths, seed)
     return {"accuracy_likely_keys": mean["mean"], "accuracy_likely_keys_ci95": mean["ci95"]}
+
+
+def _over_copy_floor(expected: np.ndarray, likely: np.ndarray, copy: np.ndarray, lengths: list[int],
+                     seed: int) -> dict:
+    """The accuracies minus the copy-previous floor's, frame by frame on the same pieces, with a paired
+    95 % bootstrap interval over pieces: above the floor when the interval is above zero."""
+    result = {}
+    for name, values in (("accuracy", expected), ("accuracy_likely_keys", likely)):
+        mean = per_frame_mean(values - copy, lengths, seed)
+        result.update({name: mean["mean"], f"{name}_ci95": mean["ci95"]})
+    return result
 
 
 def _reverse_figures(reverse_nll: np.ndarray, errors: np.ndarray, nll: np.ndarray, lengths: list[int],
@@ -178,6 +190,8 @@ def evaluate_run(run_dir: Path, records_dir: Path | None, config: EvaluateConfig
         "sequences_in_split": info["splits"][config.split].get("examples"),
         **_figures(nll_all, np.concatenate(accuracy), np.concatenate(counts), lengths, config.seed),
         **_likely_keys_figures(np.concatenate(likely_accuracy), lengths, config.seed),
+        "over_copy_floor": _over_copy_floor(np.concatenate(accuracy), np.concatenate(likely_accuracy), copy_accuracy,
+                                            lengths, config.seed),
         "nll_standard_error": float(math.sqrt((error_all ** 2).sum()) / len(error_all)),
         "nll_per_sequence": float(np.mean(per_sequence)),
         "nll_by_position": _by_position(nll_all, lengths, config.seed),
@@ -219,6 +233,11 @@ def result_table(result: dict) -> str:
     if "accuracy_likely_keys" in result:
         lines.append(f"{'this run, keys with p > 1/2':<36} {'':>25} {100 * result['accuracy_likely_keys']:>8.1f}% "
                      f"{_interval(result, 'accuracy_likely_keys', 100, 1):>14}   (deterministic, like the floors)")
+    over = result.get("over_copy_floor")
+    if over:
+        lines.append(f"{'this run minus the copy floor':<36} {'':>25} {100 * over['accuracy']:>+8.1f}% "
+                     f"{_interval(over, 'accuracy', 100, 1):>14}   (paired over pieces; keys with p > 1/2: "
+                     f"{100 * over['accuracy_likely_keys']:+.1f}% {_interval(over, 'accuracy_likely_keys', 100, 1)})")
     if "nll_reverse" in result:
         lines.append(f"{'this run, reverse AIS (reads high)':<36} {result['nll_reverse']:>8.3f} "
                      f"{_interval(result, 'nll_reverse', digits=3):>16}   (AIS reads low: the NLL lies between)")

@@ -184,6 +184,15 @@ def test_evaluation_is_reproducible_after_reload(small_run):
     assert first["floors"]["independent_keys"]["nll"] == pytest.approx(first["bernoulli_nll"])
     assert first["nll_reverse_ci95"][0] < first["nll_reverse"] < first["nll_reverse_ci95"][1]
     assert first["accuracy_likely_keys_ci95"][0] <= first["accuracy_likely_keys"] <= first["accuracy_likely_keys_ci95"][1]
+    copy = first["floors"]["previous_frame"]["accuracy"]
+    over = first["over_copy_floor"]
+    assert over["accuracy"] == pytest.approx(first["accuracy"] - copy, abs=1e-6)
+    assert over["accuracy_likely_keys"] == pytest.approx(first["accuracy_likely_keys"] - copy, abs=1e-6)
+    assert over["accuracy_ci95"][0] <= over["accuracy"] <= over["accuracy_ci95"][1]
+    # sd(a - b) <= sd(a) + sd(b): the paired interval is no wider than the two unpaired ones together (5 % for
+    # the bootstrap's quantile noise)
+    widths = [np.diff(figure["accuracy_ci95"])[0] for figure in (over, first, first["floors"]["previous_frame"])]
+    assert widths[0] <= 1.05 * (widths[1] + widths[2])
     assert first["nll_bracket_gap"] == pytest.approx(first["nll_reverse"] - first["nll"], abs=1e-9)
     assert -0.05 < first["nll_bracket_gap"] < 1.0  # the bracket holds on a barely trained model
     assert first["nll_by_position"]["frames_1_100"]["frames"] + \
