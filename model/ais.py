@@ -55,24 +55,23 @@ def _annealing_sums(weights, bv, bh, b0, betas, seed, data, chains: int):
         order = tf.range(count - 1, 0, -1)
     activation = tf.matmul(v, weights) + bh
     total = tf.zeros(tf.stack([frames, chains]))
+
+    def transition(v, activation, h_stream, v_stream, beta):
+        h_stream = xorshift32(h_stream)
+        h = tf.where(unit_interval(h_stream) < tf.sigmoid(beta * activation), 1.0, 0.0)
+        v_stream = xorshift32(v_stream)
+        v = tf.where(unit_interval(v_stream) < tf.sigmoid(beta * tf.matmul(h, weights_t) + b0 + beta * towards),
+                     1.0, 0.0)
+        return v, tf.matmul(v, weights) + bh, h_stream, v_stream
+
     for k in order:
         previous, beta = betas[k - 1], betas[k]
         if data is not None:
-            h_stream = xorshift32(h_stream)
-            h = tf.where(unit_interval(h_stream) < tf.sigmoid(beta * activation), 1.0, 0.0)
-            v_stream = xorshift32(v_stream)
-            v = tf.where(unit_interval(v_stream) < tf.sigmoid(beta * tf.matmul(h, weights_t) + b0 + beta * towards),
-                         1.0, 0.0)
-            activation = tf.matmul(v, weights) + bh
+            v, activation, h_stream, v_stream = transition(v, activation, h_stream, v_stream, beta)
         total += (beta - previous) * tf.reduce_sum(v * towards, -1) \
             + tf.reduce_sum(tf.nn.softplus(beta * activation) - tf.nn.softplus(previous * activation), -1)
         if data is None:
-            h_stream = xorshift32(h_stream)
-            h = tf.where(unit_interval(h_stream) < tf.sigmoid(beta * activation), 1.0, 0.0)
-            v_stream = xorshift32(v_stream)
-            v = tf.where(unit_interval(v_stream) < tf.sigmoid(beta * tf.matmul(h, weights_t) + b0 + beta * towards),
-                         1.0, 0.0)
-            activation = tf.matmul(v, weights) + bh
+            v, activation, h_stream, v_stream = transition(v, activation, h_stream, v_stream, beta)
     return total
 
 
