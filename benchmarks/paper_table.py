@@ -113,7 +113,7 @@ def table(results: dict, datasets: list[str], cells: list[str], seeds: list[int]
                                + ("" if r["state"].get("finished") else ", stopped by hand") for r in runs)
             lines.append(
                 f"| {scope} | {cell}-RBM | {len(runs)} | **{_mean(nll):.2f}** | {reverse_text} | "
-                f"{max(nll) - min(nll):.2f} | {_ci(evals[0], 'nll')} | {100 * _mean([e['accuracy'] for e in evals]):.1f} % | "
+                f"{f'{max(nll) - min(nll):.2f}' if len(nll) > 1 else 'one seed'} | {_ci(evals[0], 'nll')} | {100 * _mean([e['accuracy'] for e in evals]):.1f} % | "
                 f"{_ci(evals[0], 'accuracy', 100, 1)} | {100 * _mean([e['accuracy_pooled'] for e in evals]):.1f} % | "
                 f"{likely} | {_over_floor(evals[0])} | {epochs} | {minutes:.1f} min |")
         if first is None:
@@ -233,7 +233,7 @@ def main() -> None:
           for d in datasets],
         *[f"pianorbm train {d}-records {d}-{c}-seed{s} --cell {c} --seed {s}" for c in cells for d in datasets
           for s in seeds],
-        *[f"pianorbm evaluate {d}-{c}-seed{s} --ais-betas {EVALUATION[d].ais_betas}"
+        *[f"pianorbm evaluate {d}-{c}-seed{s} --ais-chains {EVALUATION[d].ais_chains} --ais-betas {EVALUATION[d].ais_betas}"
           + (f" --pieces {EVALUATION[d].pieces}" if EVALUATION[d].pieces else "") for c in cells for d in datasets
           for s in seeds],
         "```",
