@@ -83,7 +83,8 @@ def _over_floor(evaluation: dict) -> str:
     over = evaluation.get("over_copy_floor")
     if not over:
         return "not measured"
-    return "; ".join(f"{100 * over[name]:+.1f} {_ci(over, name, 100, 1)}" for name in ("accuracy", "accuracy_likely_keys"))
+    names = ("accuracy", "accuracy_likely_keys")
+    return "; ".join(f"{100 * over[name]:+.1f} {_ci(over, name, 100, 1)}" for name in names)
 
 
 def table(results: dict, datasets: list[str], cells: list[str], seeds: list[int]) -> list[str]:
@@ -113,13 +114,15 @@ def table(results: dict, datasets: list[str], cells: list[str], seeds: list[int]
                                + ("" if r["state"].get("finished") else ", stopped by hand") for r in runs)
             lines.append(
                 f"| {scope} | {cell}-RBM | {len(runs)} | **{_mean(nll):.2f}** | {reverse_text} | "
-                f"{f'{max(nll) - min(nll):.2f}' if len(nll) > 1 else 'one seed'} | {_ci(evals[0], 'nll')} | {100 * _mean([e['accuracy'] for e in evals]):.1f} % | "
+                f"{f'{max(nll) - min(nll):.2f}' if len(nll) > 1 else 'one seed'} | {_ci(evals[0], 'nll')} | "
+                f"{100 * _mean([e['accuracy'] for e in evals]):.1f} % | "
                 f"{_ci(evals[0], 'accuracy', 100, 1)} | {100 * _mean([e['accuracy_pooled'] for e in evals]):.1f} % | "
                 f"{likely} | {_over_floor(evals[0])} | {epochs} | {minutes:.1f} min |")
         if first is None:
             continue
-        for name, label, kind in (("previous_frame", "floor: previous frame (per-key Markov chain)", "its accuracy is one"),
-                                  ("independent_keys", "floor: independent keys", "sampled")):
+        for name, label, kind in (
+                ("previous_frame", "floor: previous frame (per-key Markov chain)", "its accuracy is one"),
+                ("independent_keys", "floor: independent keys", "sampled")):
             floor = first["floors"][name]
             lines.append(f"| {scope} | {label} | | {floor['nll']:.2f} | exact | | {_ci(floor, 'nll')} | "
                          f"{100 * floor['accuracy']:.1f} % | {_ci(floor, 'accuracy', 100, 1)} | "
@@ -233,7 +236,8 @@ def main() -> None:
           for d in datasets],
         *[f"pianorbm train {d}-records {d}-{c}-seed{s} --cell {c} --seed {s}" for c in cells for d in datasets
           for s in seeds],
-        *[f"pianorbm evaluate {d}-{c}-seed{s} --ais-chains {EVALUATION[d].ais_chains} --ais-betas {EVALUATION[d].ais_betas}"
+        *[f"pianorbm evaluate {d}-{c}-seed{s} --ais-chains {EVALUATION[d].ais_chains} "
+          f"--ais-betas {EVALUATION[d].ais_betas}"
           + (f" --pieces {EVALUATION[d].pieces}" if EVALUATION[d].pieces else "") for c in cells for d in datasets
           for s in seeds],
         "```",

@@ -31,7 +31,8 @@ def frames_and_biases(model, records_dir: Path, split: str, batch_size: int = 16
         visible_bias.append(tf.boolean_mask(bv, mask).numpy())
         hidden_bias.append(tf.boolean_mask(bh, mask).numpy())
         lengths += batch_lengths.numpy().tolist()
-        if max_frames is not None and sum(lengths) >= max_frames or max_pieces is not None and len(lengths) >= max_pieces:
+        enough_frames = max_frames is not None and sum(lengths) >= max_frames
+        if enough_frames or max_pieces is not None and len(lengths) >= max_pieces:
             break
     return (*(np.concatenate(x) for x in (frames, visible_bias, hidden_bias)), lengths)
 

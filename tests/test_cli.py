@@ -147,9 +147,12 @@ def test_ctrl_c_exits_130_and_leaves_no_half_written_file(tmp_path):
     import time
 
     dst = tmp_path / "raw"
+    # SIGINT as a terminal leaves it: a test run started in the background by a non-interactive shell
+    # inherits it ignored, and so would the command
     process = subprocess.Popen([sys.executable, "cli.py", "corpus", "music21", "bach/chorales", str(dst), "-j", "1"],
                                cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               start_new_session=True)
+                               start_new_session=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and len(list(dst.rglob("*.mid"))) < 2:
         time.sleep(0.2)

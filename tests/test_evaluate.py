@@ -183,7 +183,8 @@ def test_evaluation_is_reproducible_after_reload(small_run):
         assert 0 <= figure["accuracy_pooled"] <= 1
     assert first["floors"]["independent_keys"]["nll"] == pytest.approx(first["bernoulli_nll"])
     assert first["nll_reverse_ci95"][0] < first["nll_reverse"] < first["nll_reverse_ci95"][1]
-    assert first["accuracy_likely_keys_ci95"][0] <= first["accuracy_likely_keys"] <= first["accuracy_likely_keys_ci95"][1]
+    low, high = first["accuracy_likely_keys_ci95"]
+    assert low <= first["accuracy_likely_keys"] <= high
     copy = first["floors"]["previous_frame"]["accuracy"]
     over = first["over_copy_floor"]
     assert over["accuracy"] == pytest.approx(first["accuracy"] - copy, abs=1e-6)
