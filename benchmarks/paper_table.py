@@ -41,9 +41,10 @@ EVALUATION = {"jsb": EvaluateConfig(ais_chains=16, ais_betas=500),
 PUBLISHED_RNADE = {"jsb": 5.19, "nottingham": 2.31}
 
 
-def evaluated_as(evaluation: Path, config: EvaluateConfig) -> bool:
-    """Whether ``evaluation`` exists and was measured with exactly ``config``."""
-    return evaluation.exists() and json.loads(evaluation.read_text()).get("settings") == asdict(config)
+def evaluation_made_with(evaluation: Path, config: EvaluateConfig) -> dict | None:
+    """The evaluation in ``evaluation`` if it exists and was measured with exactly ``config``."""
+    result = json.loads(evaluation.read_text()) if evaluation.exists() else {}
+    return result if result.get("settings") == asdict(config) else None
 
 
 def run_one(work: Path, dataset: str, cell: str, seed: int, log) -> dict:
@@ -51,14 +52,12 @@ def run_one(work: Path, dataset: str, cell: str, seed: int, log) -> dict:
     build_records(records, RecordsConfig(),
                   pickle_path=REPO.parent / "shared" / "data" / "benchmarks" / f"{DATASETS[dataset]}.pickle")
     run = work / f"{dataset}-{cell}-seed{seed}"
-    evaluation = run / "eval-test.json"
     state_path = run / "state.json"
     state = json.loads(state_path.read_text()) if state_path.exists() else {}
     if not state.get("finished"):
         state = train(records, run, TrainConfig(cell=cell, seed=seed, image_every=0), log=log)
-    if evaluated_as(evaluation, EVALUATION[dataset]):
-        return {"state": state, "eval": json.loads(evaluation.read_text())}
-    return {"state": state, "eval": evaluate_run(run, records, EVALUATION[dataset])}
+    done = evaluation_made_with(run / "eval-test.json", EVALUATION[dataset])
+    return {"state": state, "eval": done or evaluate_run(run, records, EVALUATION[dataset])}
 
 
 def _ci(figure: dict, name: str, scale: float = 1.0, digits: int = 2) -> str:

@@ -65,7 +65,8 @@ def _sampled_accuracy(weights, bv, bh, start, truth, seed, burn_in, samples):
                 fp + count * false_pos, fn + count * false_neg, keys_on + count * v)
 
     loop = tf.while_loop(lambda step, *_: step < burn_in + samples, body,
-                         (tf.constant(0), start, h_stream, v_stream, zeros, zeros, zeros, zeros, tf.zeros_like(truth)))
+                         (tf.constant(0), start, h_stream, v_stream, zeros, zeros, zeros, zeros,
+                          tf.zeros_like(truth)))
     return loop[4:]
 
 
@@ -78,9 +79,9 @@ def expected_accuracy(weights, visible_bias, hidden_bias, previous, truth, *, ch
     ``chains`` chains of ``burn_in`` + ``samples`` Gibbs steps.
     """
     tile = lambda x: tf.tile(tf.convert_to_tensor(x, tf.float32), [chains, 1])  # noqa: E731
-    acc, tp, fp, fn, keys_on = _sampled_accuracy(tf.convert_to_tensor(weights), tile(visible_bias), tile(hidden_bias),
-                                        tile(previous), tile(truth), tf.constant([seed, 104729], tf.int64),
-                                        tf.constant(burn_in), tf.constant(samples))
+    acc, tp, fp, fn, keys_on = _sampled_accuracy(
+        tf.convert_to_tensor(weights), tile(visible_bias), tile(hidden_bias), tile(previous), tile(truth),
+        tf.constant([seed, 104729], tf.int64), tf.constant(burn_in), tf.constant(samples))
     frames = len(truth)
     per_frame = lambda x: x.numpy().reshape(chains, frames).sum(0)  # noqa: E731
     draws = chains * samples

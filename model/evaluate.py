@@ -46,7 +46,8 @@ PUBLISHED_BERNOULLI = 11.0  # "about 11" for the independent Bernoulli baseline
 PUBLISHED_ACCURACY = {"nottingham": {"RNN-RBM": 0.754}}  # frame-level accuracy, as cited in ../shared/data/README
 POSITION_SPLIT = 100  # NLL is also reported over frames 1-100 of each piece and over the frames after them
 CONVENTIONS = ("NLL: per frame over the split, first frame included (predicted from the learned initial state), "
-               "log Z by AIS (reads low); nll_reverse: log Z by reverse AIS from each true frame (reads high); accuracy: expected ACC_t = TP/(TP+FP+FN) per time step over samples of p(v_t | v_<t), "
+               "log Z by AIS (reads low); nll_reverse: log Z by reverse AIS from each true frame (reads high); "
+               "accuracy: expected ACC_t = TP/(TP+FP+FN) per time step over samples of p(v_t | v_<t), "
                "averaged with every time step weighted equally (a silent frame predicted silent scores 1); "
                "accuracy_pooled: Bay et al.'s sum TP / sum (TP+FP+FN) over all frames and samples; "
                "accuracy_likely_keys: ACC per time step of the keys whose probability given the past is above 1/2 "
@@ -77,11 +78,9 @@ def _figures(nll: np.ndarray | None, accuracy: np.ndarray, counts, lengths: list
     counts = np.asarray(counts, np.float64)
     figures = {}
     if nll is not None:
-        mean = per_frame_mean(nll, lengths, seed)
-        figures.update({"nll": mean["mean"], "nll_ci95": mean["ci95"]})
-    expected = per_frame_mean(accuracy, lengths, seed)
+        figures.update(_named_mean("nll", nll, lengths, seed))
     pooled = pooled_ratio(counts[:, 0], counts.sum(1), lengths, seed)
-    figures.update({"accuracy": expected["mean"], "accuracy_ci95": expected["ci95"],
+    figures.update({**_named_mean("accuracy", accuracy, lengths, seed),
                     "accuracy_pooled": pooled["mean"], "accuracy_pooled_ci95": pooled["ci95"]})
     return figures
 
@@ -102,29 +101,30 @@ def _by_position(nll: np.ndarray, lengths: list[int], seed: int) -> dict:
     return result
 
 
-def _likely_keys_figures(accuracy: np.ndarray, lengths: list[int], seed: int) -> dict:
-    """ACC of a deterministic prediction: every key more likely on than off under p(v_t | v_<t)."""
-    mean = per_frame_mean(accuracy, lengths, seed)
-    return {"accuracy_likely_keys": mean["mean"], "accuracy_likely_keys_ci95": mean["ci95"]}
+def _named_mean(name: str, values: np.ndarray, lengths: list[int], seed: int) -> dict:
+    """{name: mean per frame, name_ci95: its 95 % interval over pieces}."""
+    mean = per_frame_mean(values, lengths, seed)
+    return {name: mean["mean"], f"{name}_ci95": mean["ci95"]}
+
+
+def _combined_error(errors: np.ndarray) -> float:
+    """Standard error of a mean over frames from the frames' own AIS errors."""
+    return float(math.sqrt((errors ** 2).sum()) / len(errors))
 
 
 def _over_copy_floor(expected: np.ndarray, likely: np.ndarray, copy: np.ndarray, lengths: list[int],
                      seed: int) -> dict:
     """The accuracies minus the copy-previous floor's, frame by frame on the same pieces, with a paired
     95 % bootstrap interval over pieces: above the floor when the interval is above zero."""
-    result = {}
-    for name, values in (("accuracy", expected), ("accuracy_likely_keys", likely)):
-        mean = per_frame_mean(values - copy, lengths, seed)
-        result.update({name: mean["mean"], f"{name}_ci95": mean["ci95"]})
-    return result
+    return {**_named_mean("accuracy", expected - copy, lengths, seed),
+            **_named_mean("accuracy_likely_keys", likely - copy, lengths, seed)}
 
 
 def _reverse_figures(reverse_nll: np.ndarray, errors: np.ndarray, nll: np.ndarray, lengths: list[int],
                      seed: int) -> dict:
     """Reverse AIS's NLL (reads high) with its interval, and its gap to AIS's (reads low)."""
-    mean = per_frame_mean(reverse_nll, lengths, seed)
-    return {"nll_reverse": mean["mean"], "nll_reverse_ci95": mean["ci95"],
-            "nll_reverse_standard_error": float(math.sqrt((errors ** 2).sum()) / len(errors)),
+    return {**_named_mean("nll_reverse", reverse_nll, lengths, seed),
+            "nll_reverse_standard_error": _combined_error(errors),
             "nll_bracket_gap": float(reverse_nll.mean() - nll.mean()),
             "nll_reverse_by_position": _by_position(reverse_nll, lengths, seed)}
 
@@ -172,6 +172,7 @@ def evaluate_run(run_dir: Path, records_dir: Path | None, config: EvaluateConfig
     if bar is not None:
         bar.close()
     nll_all, error_all = np.concatenate(nll), np.concatenate(errors)
+    accuracy, likely_accuracy = np.concatenate(accuracy), np.concatenate(likely_accuracy)
     offsets = np.cumsum([0] + lengths)
     per_sequence = [nll_all[a:b].mean() for a, b in zip(offsets[:-1], offsets[1:]) if b > a]
     train_frames, train_lengths = split_frames(records_dir, "train")
@@ -188,11 +189,11 @@ def evaluate_run(run_dir: Path, records_dir: Path | None, config: EvaluateConfig
         "frames": int(len(nll_all)),
         "sequences": len(per_sequence),
         "sequences_in_split": info["splits"][config.split].get("examples"),
-        **_figures(nll_all, np.concatenate(accuracy), np.concatenate(counts), lengths, config.seed),
-        **_likely_keys_figures(np.concatenate(likely_accuracy), lengths, config.seed),
-        "over_copy_floor": _over_copy_floor(np.concatenate(accuracy), np.concatenate(likely_accuracy), copy_accuracy,
-                                            lengths, config.seed),
-        "nll_standard_error": float(math.sqrt((error_all ** 2).sum()) / len(error_all)),
+        **_figures(nll_all, accuracy, np.concatenate(counts), lengths, config.seed),
+        # ACC of a deterministic prediction: every key more likely on than off under p(v_t | v_<t)
+        **_named_mean("accuracy_likely_keys", likely_accuracy, lengths, config.seed),
+        "over_copy_floor": _over_copy_floor(accuracy, likely_accuracy, copy_accuracy, lengths, config.seed),
+        "nll_standard_error": _combined_error(error_all),
         "nll_per_sequence": float(np.mean(per_sequence)),
         "nll_by_position": _by_position(nll_all, lengths, config.seed),
         **(_reverse_figures(np.concatenate(reverse_nll), np.concatenate(reverse_errors), nll_all, lengths, config.seed)
