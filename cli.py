@@ -378,6 +378,25 @@ def evaluate_command(run_dir: Path, records_dir: Path | None, **settings) -> Non
     click.echo(result_table(result))
 
 
+@main.command("compare")
+@click.argument("run_a", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("run_b", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--split", type=click.Choice(["train", "valid", "test"]), default="test", show_default=True,
+              help="The split both runs were evaluated on.")
+@verbosity
+def compare_command(run_a: Path, run_b: Path, split: str) -> None:
+    """RUN_A minus RUN_B, frame by frame on the same evaluated frames, with paired intervals.
+
+    Reads the per-frame figures `pianorbm evaluate` keeps beside eval-<split>.json; both runs must
+    have been evaluated on the same pieces (same records, split and --pieces).
+    """
+    from model.compare import ComparisonError, compare_runs, comparison_table
+
+    with _reported(ComparisonError):
+        result = compare_runs(run_a, run_b, split)
+    click.echo(comparison_table(result, str(run_a), str(run_b)))
+
+
 @main.command("export")
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.argument("model_file", type=click.Path(dir_okay=False, path_type=Path))

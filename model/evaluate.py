@@ -17,6 +17,7 @@ The floors (independent keys, previous frame) are fitted on the training split o
 
 from __future__ import annotations
 
+import io
 import math
 import time
 from dataclasses import asdict
@@ -24,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common.files import write_json_atomic
+from common.files import write_bytes_atomic, write_json_atomic
 from model.config import EvaluateConfig
 from model.accuracy import expected_accuracy, frame_accuracy
 from model.bootstrap import bootstrap_interval, per_frame_mean, piece_sums, pooled_ratio
@@ -54,6 +55,17 @@ CONVENTIONS = ("NLL: per frame over the split, first frame included (predicted f
                "(a deterministic prediction, comparable with the copy-previous floor); over_copy_floor: the "
                "accuracies minus the copy floor's on the same frames, paired bootstrap over pieces; "
                "intervals: 95 % bootstrap over pieces; floors fitted on the train split only")
+
+
+def per_frame_path(run_dir: Path, split: str) -> Path:
+    """Where an evaluation keeps its per-frame figures (for paired comparisons of runs on the same frames)."""
+    return Path(run_dir) / f"eval-{split}-frames.npz"
+
+
+def _write_per_frame(path: Path, **arrays) -> None:
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    write_bytes_atomic(path, buffer.getvalue())
 
 
 class EvaluationError(Exception):
@@ -210,7 +222,11 @@ def evaluate_run(run_dir: Path, records_dir: Path | None, config: EvaluateConfig
         "published_accuracy": PUBLISHED_ACCURACY.get(benchmark or "", {}),
         "seconds": round(time.monotonic() - started, 1),
         "conventions": CONVENTIONS,
+        "per_frame": per_frame_path(run_dir, config.split).name,
     }
+    _write_per_frame(per_frame_path(run_dir, config.split), lengths=np.asarray(lengths), nll=nll_all,
+                     accuracy=accuracy, accuracy_likely_keys=likely_accuracy, copy_floor_accuracy=copy_accuracy,
+                     **({"nll_reverse": np.concatenate(reverse_nll)} if config.reverse_ais else {}))
     write_json_atomic(run_dir / f"eval-{config.split}.json", result)
     return result
 

@@ -1,4 +1,5 @@
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -6,6 +7,7 @@ import pytest
 from model.accuracy import expected_accuracy, frame_accuracy, frame_counts, pooled_accuracy
 from model.ais import exact_log_partition, log_partition
 from model.bootstrap import bootstrap_interval, per_frame_mean
+from model.compare import ComparisonError, compare_runs, comparison_table
 from model.config import EvaluateConfig, TrainConfig
 from model.evaluate import evaluate_run, result_table
 from model.floors import bernoulli_nll, copy_previous_accuracy
@@ -211,3 +213,30 @@ def test_evaluating_the_first_pieces_scores_exactly_those_pieces(small_run, jsb_
     assert result["sequences"] == 5 and result["sequences_in_split"] == len(lengths) > 5
     assert result["frames"] == sum(lengths[:5])  # split_frames reads the records in the same fixed order
     assert "(the first of" in result_table(result)
+
+
+def test_two_runs_compare_frame_by_frame_on_the_same_pieces_only(small_run, tmp_path):
+    other = tmp_path / "other"
+    other.mkdir()
+    for name in ("model.json", "data.json", "train.json", "best.weights.h5"):
+        shutil.copy(small_run / name, other / name)
+    config = dict(split="valid", ais_chains=4, ais_betas=20, accuracy_chains=2, accuracy_burn_in=5,
+                  accuracy_samples=5, pieces=5)
+    a = evaluate_run(small_run, None, EvaluateConfig(**config))
+    b = evaluate_run(other, None, EvaluateConfig(**config, seed=1))  # same weights, other AIS and Gibbs draws
+    difference = compare_runs(small_run, other, "valid")
+    assert difference["frames"] == a["frames"] and difference["pieces"] == 5
+    for figure in ("nll", "nll_reverse", "accuracy", "accuracy_likely_keys"):
+        assert difference[figure]["mean"] == pytest.approx(a[figure] - b[figure], abs=1e-6), figure
+        low, high = difference[figure]["ci95"]
+        assert low <= difference[figure]["mean"] <= high
+    # the same weights: the NLLs differ only by the AIS noise, far less than the spread over pieces
+    assert abs(difference["nll"]["mean"]) < 0.1 * (a["nll_ci95"][1] - a["nll_ci95"][0])
+    itself = compare_runs(small_run, small_run, "valid")
+    assert itself["nll"] == {"mean": 0.0, "ci95": [0.0, 0.0]}
+    assert "no clear difference" in comparison_table(itself, "a", "b")
+    evaluate_run(other, None, EvaluateConfig(**{**config, "pieces": 6}))
+    with pytest.raises(ComparisonError, match="different pieces"):
+        compare_runs(small_run, other, "valid")
+    with pytest.raises(ComparisonError, match="pianorbm evaluate"):
+        compare_runs(small_run, other, "test")

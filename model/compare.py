@@ -1,0 +1,58 @@
+"""Paired comparison of two evaluated runs on the same frames: per-frame differences, with a 95 %
+bootstrap interval that resamples pieces (the same pieces for both runs). Two runs' unpaired
+intervals overlap far more often than their difference is unclear: most of each interval is the
+choice of pieces, which a paired difference cancels."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from model.bootstrap import per_frame_mean
+
+FIGURES = ("nll", "nll_reverse", "accuracy", "accuracy_likely_keys")
+
+
+class ComparisonError(Exception):
+    """The runs cannot be compared frame by frame; the message says why."""
+
+
+def _per_frame(run_dir: Path, split: str) -> dict:
+    from model.evaluate import per_frame_path
+
+    path = per_frame_path(run_dir, split)
+    if not path.exists():
+        raise ComparisonError(f"{path} does not exist: run `pianorbm evaluate {run_dir} --split {split}` first "
+                              "(evaluations before per-frame figures were kept need rerunning)")
+    with np.load(path) as arrays:
+        return {name: arrays[name] for name in arrays.files}
+
+
+def compare_runs(run_a: Path, run_b: Path, split: str = "test", seed: int = 0) -> dict:
+    """Run A minus run B for each figure both evaluations hold: {figure: {"mean", "ci95"}}, plus the
+    frames and pieces compared. Refuses evaluations of different frames."""
+    a, b = _per_frame(Path(run_a), split), _per_frame(Path(run_b), split)
+    if not np.array_equal(a["lengths"], b["lengths"]):
+        raise ComparisonError(f"{run_a} and {run_b} were evaluated on different pieces of {split} "
+                              f"({len(a['lengths'])} and {len(b['lengths'])} pieces, {a['lengths'].sum()} and "
+                              f"{b['lengths'].sum()} frames): evaluate both with the same --pieces")
+    lengths = a["lengths"].tolist()
+    result = {"split": split, "frames": int(sum(lengths)), "pieces": len(lengths)}
+    for figure in FIGURES:
+        if figure in a and figure in b:
+            result[figure] = per_frame_mean(a[figure] - b[figure], lengths, seed)
+    return result
+
+
+def comparison_table(result: dict, name_a: str, name_b: str) -> str:
+    lines = [f"{name_a} minus {name_b}, paired over {result['frames']:,} frames of {result['pieces']} pieces "
+             f"({result['split']}); 95 % bootstrap interval over pieces:"]
+    for figure in FIGURES:
+        if figure in result:
+            scale, unit = (100, " points") if figure.startswith("accuracy") else (1, " nats")
+            mean, (low, high) = result[figure]["mean"], result[figure]["ci95"]
+            verdict = "A lower" if high < 0 else "A higher" if low > 0 else "no clear difference"
+            lines.append(f"  {figure:<22} {scale * mean:+8.3f}{unit}  [{scale * low:+.3f}, {scale * high:+.3f}]  "
+                         f"{verdict}")
+    return "\n".join(lines)
