@@ -4,6 +4,7 @@ true past), its free energy, and log Z by AIS. Shared by evaluation and by train
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -58,3 +59,41 @@ def split_nll(model, records_dir: Path, split: str, chains: int, betas: int, see
     return float(np.concatenate(nll).mean())
 
 
+
+
+@dataclass(frozen=True)
+class ValidationNll:
+    """How training estimates its validation NLL, the figure that keeps the best weights and stops it."""
+
+    reverse: bool  # log Z by reverse AIS (reads high) rather than AIS (reads low)
+    chains: int
+    betas: int
+    frames: int  # how many validation frames are scored
+    spread: bool  # frames evenly spaced over the whole split, else the first pieces' frames
+    train_frames_between: int  # by default one validation about every this many training frames
+
+    def describe(self) -> str:
+        where = "spread evenly over the split" if self.spread else "of the first validation pieces"
+        return (f"{'reverse AIS' if self.reverse else 'AIS'}, {self.chains} chains x {self.betas:,} temperatures, "
+                f"on {self.frames:,} frames {where}")
+
+
+# reverse: its reading errs high by an amount that grows slowly with the model's sharpness, so a
+# falling figure is a real improvement (docs/ais-check.md); quick: the earlier criterion, whose
+# reading falls as the model sharpens, whether or not it fits better
+VALIDATION_NLL = {"reverse": ValidationNll(reverse=True, chains=2, betas=16_000, frames=500, spread=True,
+                                           train_frames_between=400_000),
+                  "quick": ValidationNll(reverse=False, chains=8, betas=100, frames=2_500, spread=False,
+                                         train_frames_between=50_000)}
+
+
+def validation_nll(model, records_dir: Path, validation: ValidationNll, seed: int = 0) -> float:
+    """Mean NLL per frame of the validation frames ``validation`` picks (the same ones every time)."""
+    if not validation.spread:
+        return split_nll(model, records_dir, "valid", validation.chains, validation.betas, seed,
+                         max_frames=validation.frames)
+    frames, visible_bias, hidden_bias, _ = frames_and_biases(model, records_dir, "valid")
+    pick = np.unique(np.linspace(0, len(frames) - 1, min(validation.frames, len(frames))).astype(int))
+    nll, _ = frame_nll(model, frames[pick], visible_bias[pick], hidden_bias[pick], validation.chains,
+                       validation.betas, seed, reverse=validation.reverse)
+    return float(nll.mean())

@@ -32,10 +32,7 @@ from pipelines.records import RecordsError, key_frequencies, load_info
 # settings that may change between invocations of one run: they extend or observe it, not define it
 EXTENDABLE = {"epochs", "patience", "checkpoint_every", "image_every", "distribute"}
 # what runs trained before a setting existed did, so that resuming one is refused rather than changed
-BEFORE_THEY_EXISTED = {"batching": "windows", "dropout": 0.0}
-VALIDATION_AIS = (8, 100)  # chains, inverse temperatures: enough to rank epochs, cheap enough for every epoch
-VALIDATION_TRAIN_FRAMES = 50_000  # by default a validation NLL about every this many training frames
-VALIDATION_FRAMES = 2_500  # the validation NLL runs on the first valid pieces (a fixed set) up to this many frames
+BEFORE_THEY_EXISTED = {"batching": "windows", "dropout": 0.0, "validation": "quick"}
 
 
 class TrainingError(Exception):
@@ -43,11 +40,13 @@ class TrainingError(Exception):
 
 
 def validation_interval(config: TrainConfig, info: dict) -> int:
-    """Epochs between validation NLLs: as set, or about every VALIDATION_TRAIN_FRAMES training frames."""
+    """Epochs between validation NLLs: as set, or about one per ``train_frames_between`` training frames."""
+    from model.likelihood import VALIDATION_NLL
+
     if config.validation_nll_every is not None:
         return config.validation_nll_every
     frames = info["splits"]["train"].get("example_frames") or info["splits"]["train"]["frames"]
-    return max(1, round(VALIDATION_TRAIN_FRAMES / max(frames, 1)))
+    return max(1, round(VALIDATION_NLL[config.validation].train_frames_between / max(frames, 1)))
 
 
 def _measured(value) -> bool:
@@ -268,7 +267,7 @@ def _train(records_dir: Path, run_dir: Path, config: TrainConfig, info: dict, da
     import keras
     import tensorflow as tf
 
-    from model.likelihood import split_nll
+    from model.likelihood import VALIDATION_NLL, validation_nll
 
     keras.utils.set_random_seed(config.seed)
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
@@ -366,9 +365,8 @@ def _train(records_dir: Path, run_dir: Path, config: TrainConfig, info: dict, da
                "frames_per_s": round(frames / seconds) if seconds else 0}
         if every:
             due = batches.has_valid and ((epoch + 1) % every == 0 or epoch + 1 == config.epochs)
-            row["val_nll"] = round(split_nll(model, records_dir, "valid", *VALIDATION_AIS, seed=config.seed,
-                                             max_frames=VALIDATION_FRAMES), 5) \
-                if due else ""
+            row["val_nll"] = round(validation_nll(model, records_dir, VALIDATION_NLL[config.validation],
+                                                  seed=config.seed), 5) if due else ""
         history.append(row)
         measured = _measured(row.get(criterion))
         improved = measured and row[criterion] < best

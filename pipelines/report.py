@@ -186,8 +186,11 @@ def _training_section(run: Path) -> str:
               + line_chart(epochs, {"train": column("cost"), "validation": column("val_cost")},
                            "CD cost (free-energy difference per frame)", "epoch", "cost"))
     if "val_nll" in history and history.val_nll.notna().any():
-        charts += line_chart(epochs, {"validation": column("val_nll")},
-                             "Validation NLL per frame (AIS, 8 chains x 100 temperatures)", "epoch", "nats per frame")
+        from model.likelihood import VALIDATION_NLL
+
+        how = VALIDATION_NLL[settings.get("validation", "quick")].describe()
+        charts += line_chart(epochs, {"validation": column("val_nll")}, f"Validation NLL per frame ({how})",
+                             "epoch", "nats per frame")
     best = state.get("best_monitor")
     facts = (f"<p>{escape(str(settings.get('cell', '?')))} conditioner, {settings.get('hidden')} hidden, "
              f"{settings.get('recurrent')} recurrent units, CD-{settings.get('k')}; "

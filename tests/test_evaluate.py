@@ -240,3 +240,22 @@ def test_two_runs_compare_frame_by_frame_on_the_same_pieces_only(small_run, tmp_
         compare_runs(small_run, other, "valid")
     with pytest.raises(ComparisonError, match="pianorbm evaluate"):
         compare_runs(small_run, other, "test")
+
+
+def test_the_validation_nll_scores_frames_spread_over_the_whole_split(small_run, jsb_records):
+    from model.likelihood import ValidationNll, validation_nll
+
+    model = load_run_model(small_run)
+    for layer in (model.rbm.W, model.to_visible_bias.kernel, model.to_hidden_bias.kernel):
+        layer.assign(np.zeros(layer.shape, np.float32))
+    info = json.loads((jsb_records / "dataset.json").read_text())
+    frequencies = np.array(info["pitch_histograms"]["train"]) / info["splits"]["train"]["frames"]
+    model.set_visible_bias_from_frequencies(frequencies)
+    frames, _ = split_frames(jsb_records, "valid")
+    spread = ValidationNll(reverse=True, chains=2, betas=20, frames=300, spread=True, train_frames_between=1)
+    # without weights each frame's probability is exact under reverse AIS too: the figure is the independent keys'
+    # NLL of exactly the frames picked, evenly spaced from the first valid frame to the last
+    expected = bernoulli_nll(frames[np.linspace(0, len(frames) - 1, 300).astype(int)], frequencies).mean()
+    assert validation_nll(model, jsb_records, spread) == pytest.approx(expected, abs=1e-3)
+    first = bernoulli_nll(frames[:300], frequencies).mean()
+    assert abs(first - expected) > 0.01  # the first 300 frames would have given another figure

@@ -298,9 +298,11 @@ def test_a_run_folder_older_than_a_setting_is_not_resumed_as_if_trained_with_it(
     from pipelines.records import load_info
 
     (tmp_path / "run").mkdir()
-    old = {k: v for k, v in TrainConfig().to_dict().items() if k not in ("batching", "dropout")}
+    old = {k: v for k, v in TrainConfig().to_dict().items() if k not in ("batching", "dropout", "validation")}
     (tmp_path / "run" / "train.json").write_text(json.dumps(old))
     (tmp_path / "run" / "data.json").write_text(json.dumps(data_description(jsb_records, load_info(jsb_records))))
     differences = run_differences(jsb_records, tmp_path / "run", TrainConfig())
-    assert sorted(differences) == ["batching: 'windows' -> 'pieces'", "dropout: 0.0 -> 0.3"]
-    assert run_differences(jsb_records, tmp_path / "run", TrainConfig(batching="windows", dropout=0.0)) == []
+    assert sorted(differences) == ["batching: 'windows' -> 'pieces'", "dropout: 0.0 -> 0.3",
+                                   "validation: 'quick' -> 'reverse'"]
+    assert run_differences(jsb_records, tmp_path / "run", TrainConfig(batching="windows", dropout=0.0,
+                                                                      validation="quick")) == []
