@@ -240,6 +240,14 @@ def test_two_runs_compare_frame_by_frame_on_the_same_pieces_only(small_run, tmp_
         compare_runs(small_run, other, "valid")
     with pytest.raises(ComparisonError, match="pianorbm evaluate"):
         compare_runs(small_run, other, "test")
+    from click.testing import CliRunner
+
+    from cli import main
+
+    same = CliRunner().invoke(main, ["compare", str(small_run), str(small_run), "--split", "valid"])
+    assert same.exit_code == 0 and "nll" in same.output and "no clear difference" in same.output
+    refused = CliRunner().invoke(main, ["compare", str(small_run), str(other), "--split", "valid"])
+    assert refused.exit_code == 1 and "different pieces" in refused.output
 
 
 def test_the_validation_nll_scores_frames_spread_over_the_whole_split(small_run, jsb_records):
