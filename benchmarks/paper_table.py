@@ -24,8 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchmarks_common import write_report  # noqa: E402
+from model.compare import ComparisonError, compare_runs  # noqa: E402
 from model.config import EvaluateConfig, TrainConfig  # noqa: E402
-from model.evaluate import evaluate_run  # noqa: E402
+from model.evaluate import evaluate_run, per_frame_path  # noqa: E402
 from model.likelihood import VALIDATION_NLL  # noqa: E402
 from model.train import train  # noqa: E402
 from pipelines.build_records import build_records  # noqa: E402
@@ -161,6 +162,39 @@ def position_table(results: dict, datasets: list[str], cells: list[str], seeds: 
     return lines
 
 
+def paired_table(work: Path, datasets: list[str], cells: list[str], seed: int = 0) -> list[str]:
+    """Each cell minus the rnn cell on the same test frames (one seed), with paired intervals over pieces."""
+    lines = ["| dataset | cells | frames (pieces) | NLL by AIS [95 % CI] | reverse AIS [95 % CI] | expected accuracy "
+             "[95 % CI] | keys with p > 1/2 [95 % CI] |", "|---|---|---:|---:|---:|---:|---:|"]
+    for dataset in datasets:
+        for cell in cells:
+            if cell == "rnn":
+                continue
+            runs = [work / f"{dataset}-{name}-seed{seed}" for name in (cell, "rnn")]
+            if not all(per_frame_path(run, "test").exists() for run in runs):
+                lines.append(f"| {DATASETS[dataset]} | {cell} minus rnn | not measured (a run not evaluated yet, or "
+                             "evaluated before per-frame figures were kept) | | | | |")
+                continue
+            try:
+                difference = compare_runs(*runs)
+            except ComparisonError as err:
+                lines.append(f"| {DATASETS[dataset]} | {cell} minus rnn | not measured: {err} | | | | |")
+                continue
+            figures = []
+            for name, scale, digits in (("nll", 1, 3), ("nll_reverse", 1, 3), ("accuracy", 100, 1),
+                                        ("accuracy_likely_keys", 100, 1)):
+                figure = difference.get(name)
+                if figure is None:
+                    figures.append("not measured")
+                    continue
+                low, high = figure["ci95"]
+                figures.append(f"{scale * figure['mean']:+.{digits}f} [{scale * low:+.{digits}f}, "
+                               f"{scale * high:+.{digits}f}]")
+            lines.append(f"| {DATASETS[dataset]} | {cell} minus rnn, seed {seed} | {difference['frames']:,} "
+                         f"({difference['pieces']}) | " + " | ".join(figures) + " |")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=Path("/tmp/pianorbm-paper"))
@@ -226,6 +260,15 @@ def main() -> None:
         "chosen: [recipe.md](recipe.md).",
         "",
         *table(results, datasets, cells, seeds),
+        "",
+        "## The cells compared on the same frames",
+        "",
+        "Each cell minus the rnn cell, frame by frame on the same test frames (`pianorbm compare`), with a 95 % "
+        "bootstrap interval over pieces that resamples the same pieces for both: negative NLL and positive "
+        "accuracy favour the cell. An interval that excludes zero is a difference the choice of pieces does not "
+        "explain (one training seed: the spread between seeds is not in it).",
+        "",
+        *paired_table(args.work, datasets, cells),
         "",
         "## Long pieces: NLL over the first 100 frames of each piece and over the rest",
         "",
