@@ -59,8 +59,6 @@ def split_nll(model, records_dir: Path, split: str, chains: int, betas: int, see
     return float(np.concatenate(nll).mean())
 
 
-
-
 @dataclass(frozen=True)
 class ValidationNll:
     """How training estimates its validation NLL, the figure that keeps the best weights and stops it."""

@@ -306,3 +306,15 @@ def test_a_run_folder_older_than_a_setting_is_not_resumed_as_if_trained_with_it(
                                    "validation: 'quick' -> 'reverse'"]
     assert run_differences(jsb_records, tmp_path / "run", TrainConfig(batching="windows", dropout=0.0,
                                                                       validation="quick")) == []
+
+
+def test_every_validation_choice_has_an_estimator_and_the_default_reads_high():
+    from dataclasses import fields
+
+    from common.settings import METADATA_KEY
+    from model.likelihood import VALIDATION_NLL
+
+    field = next(f for f in fields(TrainConfig) if f.name == "validation")
+    assert set(field.metadata[METADATA_KEY].choices) == set(VALIDATION_NLL)
+    default = VALIDATION_NLL[TrainConfig().validation]
+    assert default.reverse and default.spread  # the criterion that does not drift towards sharper models
