@@ -88,7 +88,18 @@ def _over_floor(evaluation: dict) -> str:
     return "; ".join(f"{100 * over[name]:+.1f} {_ci(over, name, 100, 1)}" for name in names)
 
 
-def table(results: dict, datasets: list[str], cells: list[str], seeds: list[int]) -> list[str]:
+def _in_progress(work: Path, dataset: str, cell: str, seeds: list[int]) -> str:
+    """'not run yet', or where the unevaluated runs of this row stand."""
+    states = [(seed, json.loads(path.read_text())) for seed in seeds
+              if (path := work / f"{dataset}-{cell}-seed{seed}" / "state.json").exists()]
+    if not states:
+        return "not run yet"
+    return "; ".join(f"seed {seed} {'trained, not evaluated' if state.get('finished') else 'training'}: epoch "
+                     f"{state['epoch']}, best validation NLL {state['best_monitor']:.3f} at epoch {state['best_epoch']}"
+                     for seed, state in states)
+
+
+def table(results: dict, work: Path, datasets: list[str], cells: list[str], seeds: list[int]) -> list[str]:
     lines = ["| dataset | model | seeds | test NLL: AIS, reads low (mean) | reverse AIS, reads high (mean) | seed spread | "
              "95 % CI over pieces | expected accuracy | 95 % CI | pooled accuracy (Bay) | accuracy, keys with p > 1/2 | "
              "minus the copy floor, paired: expected; keys with p > 1/2 | epochs (best) | epoch time, summed |",
@@ -99,7 +110,7 @@ def table(results: dict, datasets: list[str], cells: list[str], seeds: list[int]
         scope = _scope(first, dataset) if first else DATASETS[dataset]
         for cell, runs in done:
             if not runs:
-                lines.append(f"| {scope} | {cell} | 0 | not run yet | | | | | | | | | | |")
+                lines.append(f"| {scope} | {cell} | 0 | {_in_progress(work, dataset, cell, seeds)} | | | | | | | | | | |")
                 continue
             evals = [r["eval"] for r in runs]
             nll = [e["nll"] for e in evals]
@@ -256,10 +267,10 @@ def main() -> None:
         "stopped ([ais-check.md](ais-check.md)); reverse AIS with a long schedule errs the other way, by an amount "
         "that barely moves between epochs. The table of every cell and seed under the earlier criterion, with the "
         "Nottingham runs stopped by hand, is kept in [results-quick-validation.md](results-quick-validation.md); "
-        "rows below that say 'not run yet' have not been retrained with the present default. How the recipe was "
+        "rows below without figures have not been (fully) retrained with the present default. How the recipe was "
         "chosen: [recipe.md](recipe.md).",
         "",
-        *table(results, datasets, cells, seeds),
+        *table(results, args.work, datasets, cells, seeds),
         "",
         "## The cells compared on the same frames",
         "",
