@@ -151,13 +151,20 @@ def small_run(jsb_records, tmp_path_factory):
     return run
 
 
-def test_zero_weights_give_the_independent_bernoulli_likelihood(small_run, jsb_records, tmp_path):
-    model = load_run_model(small_run)
+def _independent_keys_model(run, records):
+    """The run's model with every weight zeroed and the visible biases at the train split's key
+    frequencies: each frame's probability is the independent keys', exactly. Returns it and them."""
+    model = load_run_model(run)
     for layer in (model.rbm.W, model.to_visible_bias.kernel, model.to_hidden_bias.kernel):
         layer.assign(np.zeros(layer.shape, np.float32))
-    info = json.loads((jsb_records / "dataset.json").read_text())
+    info = json.loads((records / "dataset.json").read_text())
     frequencies = np.array(info["pitch_histograms"]["train"]) / info["splits"]["train"]["frames"]
     model.set_visible_bias_from_frequencies(frequencies)
+    return model, frequencies
+
+
+def test_zero_weights_give_the_independent_bernoulli_likelihood(small_run, jsb_records, tmp_path):
+    model, frequencies = _independent_keys_model(small_run, jsb_records)
     zero_run = tmp_path / "zero"
     zero_run.mkdir()
     for name in ("model.json", "data.json", "train.json"):
@@ -253,12 +260,7 @@ def test_two_runs_compare_frame_by_frame_on_the_same_pieces_only(small_run, tmp_
 def test_the_validation_nll_scores_frames_spread_over_the_whole_split(small_run, jsb_records):
     from model.likelihood import ValidationNll, validation_nll
 
-    model = load_run_model(small_run)
-    for layer in (model.rbm.W, model.to_visible_bias.kernel, model.to_hidden_bias.kernel):
-        layer.assign(np.zeros(layer.shape, np.float32))
-    info = json.loads((jsb_records / "dataset.json").read_text())
-    frequencies = np.array(info["pitch_histograms"]["train"]) / info["splits"]["train"]["frames"]
-    model.set_visible_bias_from_frequencies(frequencies)
+    model, frequencies = _independent_keys_model(small_run, jsb_records)
     frames, _ = split_frames(jsb_records, "valid")
     spread = ValidationNll(reverse=True, chains=2, betas=20, frames=300, spread=True, train_frames_between=1)
     # without weights each frame's probability is exact under reverse AIS too: the figure is the independent keys'
