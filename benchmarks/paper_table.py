@@ -110,7 +110,8 @@ def table(results: dict, work: Path, datasets: list[str], cells: list[str], seed
         scope = _scope(first, dataset) if first else DATASETS[dataset]
         for cell, runs in done:
             if not runs:
-                lines.append(f"| {scope} | {cell} | 0 | {_in_progress(work, dataset, cell, seeds)} | | | | | | | | | | |")
+                progress = _in_progress(work, dataset, cell, seeds)
+                lines.append(f"| {scope} | {cell} | 0 | {progress} | | | | | | | | | | |")
                 continue
             evals = [r["eval"] for r in runs]
             nll = [e["nll"] for e in evals]
@@ -246,8 +247,8 @@ def main() -> None:
         f"about every {validation.train_frames_between:,} training frames), stopping after {defaults.patience} "
         f"validations without improvement, at most {defaults.epochs} epochs. Published splits, no augmentation, "
         "nothing tuned per "
-        "dataset. Runs here shared the 2 cores with another run, so the epoch times are about twice a quiet "
-        "machine's (validation and compiling not included).",
+        "dataset. Runs here shared the 2 cores with one to three other jobs, so the epoch times are two to "
+        "three times a quiet machine's (validation and compiling not included).",
         "",
         "Test NLL per time step: every frame of the test pieces, the first predicted from the learned initial "
         "state, log Z by AIS, which reads the NLL low when its schedule is short for the model's sharpness, and by "
