@@ -1,6 +1,6 @@
 """Make the pretrained models that ship in model/pretrained/ from finished runs of paper_table.py.
 
-    python benchmarks/make_pretrained.py [--work /tmp/pianorbm-paper]
+    python benchmarks/make_pretrained.py [--work docs/paper-runs]
 
 For each dataset the run with the lowest *validation* NLL is exported (the test split chooses
 nothing), with its test figures and its training data's statistics written to index.json.
@@ -15,7 +15,8 @@ import sys
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
 
 from common.files import write_json_atomic  # noqa: E402
 from model.export import export_run  # noqa: E402
@@ -31,7 +32,7 @@ STATISTICS_QPM = 120
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--work", type=Path, default=Path("/tmp/pianorbm-paper"))
+    parser.add_argument("--work", type=Path, default=REPO / "docs" / "paper-runs")
     args = parser.parse_args()
     index = {}
     for dataset, (name, description) in NAMES.items():

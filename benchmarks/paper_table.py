@@ -1,12 +1,14 @@
 """The paper's table, like for like: every cell on JSB Chorales and Nottingham with the default
 recipe (no option beyond the folders), several seeds, then docs/results.md rewritten.
 
-    python benchmarks/paper_table.py [--work /tmp/pianorbm-paper] [--datasets jsb,nottingham]
+    python benchmarks/paper_table.py [--work docs/paper-runs] [--datasets jsb,nottingham]
                                      [--cells rnn,gru,lstm] [--seeds 0,1]
 
 Published splits, no augmentation, nothing tuned per dataset. Each run is a run folder under
 --work; a rerun resumes an unfinished training and skips what is evaluated already, so the table
-can be filled over several sittings. Rows not run yet are listed as such.
+can be filled over several sittings. Rows not run yet are listed as such. The default --work is in
+the repository: its small files (settings, history, best weights, evaluations) are committed, so a
+fresh checkout regenerates the table with --only-report and fills it further.
 """
 
 from __future__ import annotations
@@ -41,12 +43,24 @@ DATASETS = {"jsb": "JSB Chorales", "nottingham": "Nottingham"}
 EVALUATION = {"jsb": EvaluateConfig(ais_chains=16, ais_betas=500),
               "nottingham": EvaluateConfig(ais_chains=2, ais_betas=16000, pieces=40)}
 PUBLISHED_RNADE = {"jsb": 5.19, "nottingham": 2.31}
+STOPPED = {"early_stopped": "", "completed": ", at the epoch bound", None: ", stopped by hand"}
 
 
-def evaluation_made_with(evaluation: Path, config: EvaluateConfig) -> dict | None:
-    """The evaluation in ``evaluation`` if it exists and was measured with exactly ``config``."""
+def evaluation_made_with(evaluation: Path, config: EvaluateConfig, state: dict) -> dict | None:
+    """The evaluation in ``evaluation`` if it exists, was measured with exactly ``config`` and scored the
+    weights the run holds now (``state``: the run's state.json)."""
     result = json.loads(evaluation.read_text()) if evaluation.exists() else {}
-    return result if result.get("settings") == asdict(config) else None
+    scored = (result.get("trained") or {}).get("epoch")
+    current = scored is None or scored == state.get("epoch")  # evaluations older than the field count as current
+    return result if result.get("settings") == asdict(config) and current else None
+
+
+def needs_training(run: Path, state: dict, config: TrainConfig) -> bool:
+    """Unfinished, or stopped by an epoch bound lower than ``config``'s with its checkpoints at hand to go on."""
+    if not state.get("finished"):
+        return True
+    return (state["finished"] == "completed" and state.get("epochs", config.epochs) < config.epochs
+            and (run / "checkpoints").is_dir())
 
 
 def run_one(work: Path, dataset: str, cell: str, seed: int, log) -> dict:
@@ -56,9 +70,10 @@ def run_one(work: Path, dataset: str, cell: str, seed: int, log) -> dict:
     run = work / f"{dataset}-{cell}-seed{seed}"
     state_path = run / "state.json"
     state = json.loads(state_path.read_text()) if state_path.exists() else {}
-    if not state.get("finished"):
-        state = train(records, run, TrainConfig(cell=cell, seed=seed, image_every=0), log=log)
-    done = evaluation_made_with(run / "eval-test.json", EVALUATION[dataset])
+    config = TrainConfig(cell=cell, seed=seed, image_every=0)
+    if needs_training(run, state, config):
+        state = train(records, run, config, log=log)
+    done = evaluation_made_with(run / "eval-test.json", EVALUATION[dataset], state)
     return {"state": state, "eval": done or evaluate_run(run, records, EVALUATION[dataset])}
 
 
@@ -123,8 +138,8 @@ def table(results: dict, work: Path, datasets: list[str], cells: list[str], seed
             likely = f"{100 * _mean(likely):.1f} % {_ci(evals[0], 'accuracy_likely_keys', 100, 1)}" \
                 if len(likely) == len(evals) else "not measured"
             minutes = _mean([sum(row["seconds"] for row in r["state"]["history"]) / 60 for r in runs])
-            epochs = ", ".join(f"{r['state']['epoch']} ({r['state']['best_epoch']})"
-                               + ("" if r["state"].get("finished") else ", stopped by hand") for r in runs)
+            epochs = "; ".join(f"{r['state']['epoch']} ({r['state']['best_epoch']})" + STOPPED[r["state"].get("finished")]
+                               for r in runs)
             lines.append(
                 f"| {scope} | {cell}-RBM | {len(runs)} | **{_mean(nll):.2f}** | {reverse_text} | "
                 f"{f'{max(nll) - min(nll):.2f}' if len(nll) > 1 else 'one seed'} | {_ci(evals[0], 'nll')} | "
@@ -209,7 +224,7 @@ def paired_table(work: Path, datasets: list[str], cells: list[str], seed: int = 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--work", type=Path, default=Path("/tmp/pianorbm-paper"))
+    parser.add_argument("--work", type=Path, default=REPO / "docs" / "paper-runs")
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "results.md")
     parser.add_argument("--datasets", default="jsb,nottingham")
     parser.add_argument("--cells", default="rnn,gru,lstm")

@@ -18,6 +18,7 @@ The floors (independent keys, previous frame) are fitted on the training split o
 from __future__ import annotations
 
 import io
+import json
 import math
 import time
 from dataclasses import asdict
@@ -141,6 +142,17 @@ def _reverse_figures(reverse_nll: np.ndarray, errors: np.ndarray, nll: np.ndarra
             "nll_reverse_by_position": _by_position(reverse_nll, lengths, seed)}
 
 
+def _trained(run_dir: Path, weights: str) -> dict | None:
+    """How far the run had trained when it was evaluated, and which epoch's weights were scored."""
+    state_path = run_dir / "state.json"
+    if not state_path.exists():
+        return None
+    state = json.loads(state_path.read_text())
+    return {"epoch": state.get("epoch"), "finished": state.get("finished"),
+            "weights_epoch": state.get("best_epoch") if weights == "best" and (run_dir / "best.weights.h5").exists()
+            else state.get("epoch")}
+
+
 def evaluate_run(run_dir: Path, records_dir: Path | None, config: EvaluateConfig, progress=None) -> dict:
     """Evaluates the run on one split; writes and returns ``eval-<split>.json`` in ``run_dir``."""
     run_dir = Path(run_dir)
@@ -184,6 +196,7 @@ def evaluate_run(run_dir: Path, records_dir: Path | None, config: EvaluateConfig
     if bar is not None:
         bar.close()
     nll_all, error_all = np.concatenate(nll), np.concatenate(errors)
+    reverse_all = np.concatenate(reverse_nll) if config.reverse_ais else None
     accuracy, likely_accuracy = np.concatenate(accuracy), np.concatenate(likely_accuracy)
     offsets = np.cumsum([0] + lengths)
     per_sequence = [nll_all[a:b].mean() for a, b in zip(offsets[:-1], offsets[1:]) if b > a]
@@ -191,6 +204,7 @@ def evaluate_run(run_dir: Path, records_dir: Path | None, config: EvaluateConfig
     previous_model = PreviousFrameModel(train_frames, train_lengths, frequencies)
     copy_accuracy, copy_counts = copy_previous_accuracy(frames, lengths)
     random_accuracy, random_counts = bernoulli_accuracy(frames, frequencies, seed=config.seed)
+    random_nll = bernoulli_nll(frames, frequencies)
     benchmark = benchmark_name(info)
     result = {
         "stage": "evaluate",
@@ -208,25 +222,25 @@ def evaluate_run(run_dir: Path, records_dir: Path | None, config: EvaluateConfig
         "nll_standard_error": _combined_error(error_all),
         "nll_per_sequence": float(np.mean(per_sequence)),
         "nll_by_position": _by_position(nll_all, lengths, config.seed),
-        **(_reverse_figures(np.concatenate(reverse_nll), np.concatenate(reverse_errors), nll_all, lengths, config.seed)
+        **(_reverse_figures(reverse_all, np.concatenate(reverse_errors), nll_all, lengths, config.seed)
            if config.reverse_ais else {}),
         "floors": {
-            "independent_keys": _figures(bernoulli_nll(frames, frequencies), random_accuracy, random_counts, lengths,
-                                         config.seed),
+            "independent_keys": _figures(random_nll, random_accuracy, random_counts, lengths, config.seed),
             "previous_frame": _figures(previous_model.nll(frames, lengths), copy_accuracy, copy_counts, lengths,
                                        config.seed),
         },
-        "bernoulli_nll": float(bernoulli_nll(frames, frequencies).mean()),
+        "bernoulli_nll": float(random_nll.mean()),
         "benchmark": benchmark,
         "published": PUBLISHED_NLL.get(benchmark or "", {}),
         "published_accuracy": PUBLISHED_ACCURACY.get(benchmark or "", {}),
         "seconds": round(time.monotonic() - started, 1),
+        "trained": _trained(run_dir, config.weights),
         "conventions": CONVENTIONS,
         "per_frame": per_frame_path(run_dir, config.split).name,
     }
     _write_per_frame(per_frame_path(run_dir, config.split), lengths=np.asarray(lengths), nll=nll_all,
                      accuracy=accuracy, accuracy_likely_keys=likely_accuracy, copy_floor_accuracy=copy_accuracy,
-                     **({"nll_reverse": np.concatenate(reverse_nll)} if config.reverse_ais else {}))
+                     **({"nll_reverse": reverse_all} if config.reverse_ais else {}))
     write_json_atomic(run_dir / f"eval-{config.split}.json", result)
     return result
 

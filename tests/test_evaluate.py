@@ -185,6 +185,9 @@ def test_evaluation_is_reproducible_after_reload(small_run):
         assert first[key] == second[key], key
     assert first["frames"] == 4602 and first["benchmark"] == "jsb"
     assert (small_run / "eval-valid.json").exists()
+    state = json.loads((small_run / "state.json").read_text())
+    assert first["trained"] == {"epoch": state["epoch"], "finished": state["finished"],
+                                "weights_epoch": state["best_epoch"]}
     assert first["nll"] < first["bernoulli_nll"] + 1  # a trained model is not far worse than independent keys
     for figure in (first, first["floors"]["previous_frame"], first["floors"]["independent_keys"]):
         assert figure["nll_ci95"][0] < figure["nll"] < figure["nll_ci95"][1]

@@ -1,0 +1,56 @@
+"""benchmarks/paper_table.py: which runs it trains further or evaluates again, and the table it writes from
+the runs committed in docs/paper-runs."""
+
+import importlib.util
+import json
+import subprocess
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from model.config import EvaluateConfig, TrainConfig
+
+REPO = Path(__file__).resolve().parents[1]
+spec = importlib.util.spec_from_file_location("paper_table", REPO / "benchmarks" / "paper_table.py")
+paper_table = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(paper_table)
+
+
+def test_a_run_trains_on_while_unfinished_or_stopped_by_a_lower_epoch_bound(tmp_path):
+    config = TrainConfig(epochs=1000)
+    assert paper_table.needs_training(tmp_path, {}, config)
+    assert paper_table.needs_training(tmp_path, {"finished": None, "epoch": 40}, config)
+    assert not paper_table.needs_training(tmp_path, {"finished": "early_stopped", "epochs": 500}, config)
+    bounded = {"finished": "completed", "epochs": 500, "epoch": 500}
+    assert not paper_table.needs_training(tmp_path, bounded, config)  # no checkpoint to go on from
+    (tmp_path / "checkpoints").mkdir()
+    assert paper_table.needs_training(tmp_path, bounded, config)
+    assert not paper_table.needs_training(tmp_path, {**bounded, "epochs": 1000, "epoch": 1000}, config)
+
+
+def test_an_evaluation_counts_only_with_the_same_settings_and_the_weights_the_run_holds_now(tmp_path):
+    config = EvaluateConfig(ais_chains=16, ais_betas=500)
+    path = tmp_path / "eval-test.json"
+    assert paper_table.evaluation_made_with(path, config, {"epoch": 500}) is None
+    path.write_text(json.dumps({"settings": asdict(config), "trained": {"epoch": 500, "weights_epoch": 493}}))
+    assert paper_table.evaluation_made_with(path, config, {"epoch": 500}) is not None
+    assert paper_table.evaluation_made_with(path, config, {"epoch": 900}) is None  # trained on since
+    assert paper_table.evaluation_made_with(path, EvaluateConfig(ais_chains=2), {"epoch": 500}) is None
+    path.write_text(json.dumps({"settings": asdict(config)}))  # made before evaluations said what they scored
+    assert paper_table.evaluation_made_with(path, config, {"epoch": 900}) is not None
+
+
+def test_the_committed_runs_regenerate_the_table(tmp_path):
+    work = REPO / "docs" / "paper-runs"
+    evaluated = sorted(path.parent.name for path in work.glob("*-seed*/eval-test.json"))
+    assert evaluated, f"no evaluated run in {work}"
+    out = tmp_path / "results.md"
+    subprocess.run([sys.executable, str(REPO / "benchmarks" / "paper_table.py"), "--only-report", "--out", str(out)],
+                   check=True, capture_output=True, text=True, timeout=300)
+    text = out.read_text()
+    for name in evaluated:
+        dataset, cell, seed = name.rsplit("-", 2)
+        assert f"| {cell}, {seed.replace('seed', 'seed ')} |" in text, name  # its long-pieces row
+        first_frames = json.loads((work / name / "eval-test.json").read_text())["nll_by_position"]["frames_1_100"]
+        assert f"{first_frames['nll']:.2f} [" in text, name
+    assert "RNN-RBM, published" in text and "floor: previous frame" in text
