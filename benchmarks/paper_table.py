@@ -43,7 +43,14 @@ DATASETS = {"jsb": "JSB Chorales", "nottingham": "Nottingham"}
 EVALUATION = {"jsb": EvaluateConfig(ais_chains=16, ais_betas=500),
               "nottingham": EvaluateConfig(ais_chains=2, ais_betas=16000, pieces=40)}
 PUBLISHED_RNADE = {"jsb": 5.19, "nottingham": 2.31}
-STOPPED = {"early_stopped": "", "completed": ", at the epoch bound", None: ", stopped by hand"}
+
+
+def how_it_stopped(state: dict) -> str:
+    """'' for a run stopped by patience; otherwise what stopped it."""
+    finished = state.get("finished")
+    if finished == "completed":
+        return f", at the epoch bound of {state.get('epochs')}"
+    return "" if finished else ", stopped by hand"
 
 
 def evaluation_made_with(evaluation: Path, config: EvaluateConfig, state: dict) -> dict | None:
@@ -138,7 +145,7 @@ def table(results: dict, work: Path, datasets: list[str], cells: list[str], seed
             likely = f"{100 * _mean(likely):.1f} % {_ci(evals[0], 'accuracy_likely_keys', 100, 1)}" \
                 if len(likely) == len(evals) else "not measured"
             minutes = _mean([sum(row["seconds"] for row in r["state"]["history"]) / 60 for r in runs])
-            epochs = "; ".join(f"{r['state']['epoch']} ({r['state']['best_epoch']})" + STOPPED[r["state"].get("finished")]
+            epochs = "; ".join(f"{r['state']['epoch']} ({r['state']['best_epoch']}){how_it_stopped(r['state'])}"
                                for r in runs)
             lines.append(
                 f"| {scope} | {cell}-RBM | {len(runs)} | **{_mean(nll):.2f}** | {reverse_text} | "
