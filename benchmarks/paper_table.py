@@ -121,6 +121,35 @@ def _in_progress(work: Path, dataset: str, cell: str, seeds: list[int]) -> str:
                      for seed, state in states)
 
 
+def recipe_bound(state: dict, bound: int) -> int:
+    """The epoch bound a run's figures stand for: ``bound`` when patience stopped it before that."""
+    if state.get("finished") == "early_stopped" and state["epoch"] < bound:
+        return bound
+    return state.get("epochs", bound)
+
+
+def _row(scope: str, label: str, runs: list[dict]) -> str:
+    """One table row: the mean over ``runs`` (seeds of one recipe), intervals of the first."""
+    evals = [r["eval"] for r in runs]
+    nll = [e["nll"] for e in evals]
+    reverse = [e["nll_reverse"] for e in evals if "nll_reverse" in e]
+    reverse_text = f"**{_mean(reverse):.2f}**" + ("" if len(reverse) == len(evals) else
+                                                 f" ({len(reverse)} of {len(evals)} seeds)") if reverse else \
+        "not measured"
+    likely = [e["accuracy_likely_keys"] for e in evals if "accuracy_likely_keys" in e]
+    likely = f"{100 * _mean(likely):.1f} % {_ci(evals[0], 'accuracy_likely_keys', 100, 1)}" \
+        if len(likely) == len(evals) else "not measured"
+    minutes = _mean([sum(row["seconds"] for row in r["state"]["history"]) / 60 for r in runs])
+    epochs = "; ".join(f"{r['state']['epoch']} ({r['state']['best_epoch']}){how_it_stopped(r['state'])}"
+                       for r in runs)
+    return (
+        f"| {scope} | {label} | {len(runs)} | **{_mean(nll):.2f}** | {reverse_text} | "
+        f"{f'{max(nll) - min(nll):.2f}' if len(nll) > 1 else 'one seed'} | {_ci(evals[0], 'nll')} | "
+        f"{100 * _mean([e['accuracy'] for e in evals]):.1f} % | "
+        f"{_ci(evals[0], 'accuracy', 100, 1)} | {100 * _mean([e['accuracy_pooled'] for e in evals]):.1f} % | "
+        f"{likely} | {_over_floor(evals[0])} | {epochs} | {minutes:.1f} min |")
+
+
 def table(results: dict, work: Path, datasets: list[str], cells: list[str], seeds: list[int]) -> list[str]:
     lines = ["| dataset | model | seeds | test NLL: AIS, reads low (mean) | reverse AIS, reads high (mean) | seed spread | "
              "95 % CI over pieces | expected accuracy | 95 % CI | pooled accuracy (Bay) | accuracy, keys with p > 1/2 | "
@@ -135,24 +164,16 @@ def table(results: dict, work: Path, datasets: list[str], cells: list[str], seed
                 progress = _in_progress(work, dataset, cell, seeds)
                 lines.append(f"| {scope} | {cell} | 0 | {progress} | | | | | | | | | | |")
                 continue
-            evals = [r["eval"] for r in runs]
-            nll = [e["nll"] for e in evals]
-            reverse = [e["nll_reverse"] for e in evals if "nll_reverse" in e]
-            reverse_text = f"**{_mean(reverse):.2f}**" + ("" if len(reverse) == len(evals) else
-                                                         f" ({len(reverse)} of {len(evals)} seeds)") if reverse else \
-                "not measured"
-            likely = [e["accuracy_likely_keys"] for e in evals if "accuracy_likely_keys" in e]
-            likely = f"{100 * _mean(likely):.1f} % {_ci(evals[0], 'accuracy_likely_keys', 100, 1)}" \
-                if len(likely) == len(evals) else "not measured"
-            minutes = _mean([sum(row["seconds"] for row in r["state"]["history"]) / 60 for r in runs])
-            epochs = "; ".join(f"{r['state']['epoch']} ({r['state']['best_epoch']}){how_it_stopped(r['state'])}"
-                               for r in runs)
-            lines.append(
-                f"| {scope} | {cell}-RBM | {len(runs)} | **{_mean(nll):.2f}** | {reverse_text} | "
-                f"{f'{max(nll) - min(nll):.2f}' if len(nll) > 1 else 'one seed'} | {_ci(evals[0], 'nll')} | "
-                f"{100 * _mean([e['accuracy'] for e in evals]):.1f} % | "
-                f"{_ci(evals[0], 'accuracy', 100, 1)} | {100 * _mean([e['accuracy_pooled'] for e in evals]):.1f} % | "
-                f"{likely} | {_over_floor(evals[0])} | {epochs} | {minutes:.1f} min |")
+            bound = TrainConfig().epochs
+            recipes = {}
+            for run in runs:  # runs stopped by an earlier epoch bound get their own row: a mean mixes no two recipes
+                recipes.setdefault(recipe_bound(run["state"], bound), []).append(run)
+            for epochs_bound, group in sorted(recipes.items(), key=lambda item: item[0] != bound):
+                label = f"{cell}-RBM" if epochs_bound == bound else f"{cell}-RBM, earlier bound of {epochs_bound} epochs"
+                lines.append(_row(scope, label, group))
+            missing = [seed for seed in seeds if (dataset, cell, seed) not in results]
+            if missing and (progress := _in_progress(work, dataset, cell, missing)) != "not run yet":
+                lines.append(f"| {scope} | {cell}, other seeds | 0 | {progress} | | | | | | | | | | |")
         if first is None:
             continue
         for name, label, kind in (
@@ -224,7 +245,9 @@ def paired_table(work: Path, datasets: list[str], cells: list[str], seed: int = 
                 low, high = figure["ci95"]
                 figures.append(f"{scale * figure['mean']:+.{digits}f} [{scale * low:+.{digits}f}, "
                                f"{scale * high:+.{digits}f}]")
-            lines.append(f"| {DATASETS[dataset]} | {cell} minus rnn, seed {seed} | {difference['frames']:,} "
+            trained = " / ".join(str(json.loads((run / "state.json").read_text())["epoch"]) for run in runs)
+            lines.append(f"| {DATASETS[dataset]} | {cell} minus rnn, seed {seed} (epochs {trained}) | "
+                         f"{difference['frames']:,} "
                          f"({difference['pieces']}) | " + " | ".join(figures) + " |")
     return lines
 
@@ -245,9 +268,10 @@ def main() -> None:
     for dataset, cell, seed in order:
         run = args.work / f"{dataset}-{cell}-seed{seed}"
         if args.only_report:
-            if (run / "eval-test.json").exists():
-                results[(dataset, cell, seed)] = {"state": json.loads((run / "state.json").read_text()),
-                                                  "eval": json.loads((run / "eval-test.json").read_text())}
+            state = json.loads((run / "state.json").read_text()) if (run / "state.json").exists() else {}
+            evaluation = evaluation_made_with(run / "eval-test.json", EVALUATION[dataset], state)
+            if evaluation:  # not a run trained on since its evaluation
+                results[(dataset, cell, seed)] = {"state": state, "eval": evaluation}
             continue
         started = time.monotonic()
         results[(dataset, cell, seed)] = run_one(args.work, dataset, cell, seed, log=lambda *_: None)
@@ -290,8 +314,11 @@ def main() -> None:
         "stopped ([ais-check.md](ais-check.md)); reverse AIS with a long schedule errs the other way, by an amount "
         "that barely moves between epochs. The table of every cell and seed under the earlier criterion, with the "
         "Nottingham runs stopped by hand, is kept in [results-quick-validation.md](results-quick-validation.md); "
-        "rows below without figures have not been (fully) retrained with the present default. How the recipe was "
-        "chosen: [recipe.md](recipe.md).",
+        "rows below without figures have not been (fully) retrained with the present default. **The epoch bound "
+        "rose from 500 to 5,000 the same day**: 500 stopped every JSB run with its validation NLL still falling "
+        "([recipe.md](recipe.md)). Rows whose epochs column says 'at the epoch bound of 500' are runs of the "
+        "earlier bound, not of the present default; this script resumes them from their committed checkpoints "
+        "up to the present bound. How the recipe was chosen: [recipe.md](recipe.md).",
         "",
         *table(results, args.work, datasets, cells, seeds),
         "",

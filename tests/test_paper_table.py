@@ -54,3 +54,10 @@ def test_the_committed_runs_regenerate_the_table(tmp_path):
         first_frames = json.loads((work / name / "eval-test.json").read_text())["nll_by_position"]["frames_1_100"]
         assert f"{first_frames['nll']:.2f} [" in text, name
     assert "RNN-RBM, published" in text and "floor: previous frame" in text
+
+
+def test_a_run_stopped_by_an_earlier_epoch_bound_is_not_averaged_with_the_present_recipe():
+    assert paper_table.recipe_bound({"finished": "early_stopped", "epoch": 130, "epochs": 500}, 5000) == 5000
+    assert paper_table.recipe_bound({"finished": "completed", "epoch": 500, "epochs": 500}, 5000) == 500
+    assert paper_table.recipe_bound({"finished": "early_stopped", "epoch": 1305, "epochs": 5000}, 5000) == 5000
+    assert paper_table.recipe_bound({"finished": None, "epoch": 75, "epochs": 5000}, 5000) == 5000
