@@ -169,7 +169,7 @@ def table(results: dict, work: Path, datasets: list[str], cells: list[str], seed
             for run in runs:  # runs stopped by an earlier epoch bound get their own row: a mean mixes no two recipes
                 recipes.setdefault(recipe_bound(run["state"], bound), []).append(run)
             for epochs_bound, group in sorted(recipes.items(), key=lambda item: item[0] != bound):
-                label = f"{cell}-RBM" if epochs_bound == bound else f"{cell}-RBM, earlier bound of {epochs_bound} epochs"
+                label = f"{cell}-RBM" + ("" if epochs_bound == bound else f", earlier bound of {epochs_bound} epochs")
                 lines.append(_row(scope, label, group))
             missing = [seed for seed in seeds if (dataset, cell, seed) not in results]
             if missing and (progress := _in_progress(work, dataset, cell, missing)) != "not run yet":

@@ -35,7 +35,7 @@ class TrainConfig:
     dropout: float = setting(0.3, "Dropout on the frames entering the conditioner, in training only (JSB's "
                                   "validation NLL: 8.40 without, 7.90 and still falling at 0.3).", low=0, high=0.9)
     lr_decay: float = setting(1.0, "Learning-rate factor per epoch.", low=0, high=1, low_open=True)
-    epochs: int = setting(5000, "Most epochs: a safety bound; --patience stops the runs (JSB after about 1,300, "
+    epochs: int = setting(5000, "Most epochs: a safety bound; --patience stops the runs (JSB after about 900-1,300, "
                                 "Nottingham after about 130).", low=1)
     batching: str = setting("pieces", "pieces: whole pieces batched by length, each trained chunk by chunk of "
                                       "--seq-len frames with the recurrent state carried across chunks (as evaluation "
