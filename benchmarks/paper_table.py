@@ -300,7 +300,7 @@ def main() -> None:
         "state, log Z by AIS, which reads the NLL low when its schedule is short for the model's sharpness, and by "
         "reverse AIS from each true frame, which reads it high: the two columns bracket the NLL "
         "([ais-check.md](ais-check.md)). JSB: the whole test split, 16 chains x 500 temperatures (the bracket "
-        "closes to about 0.015 nats). Nottingham: its sharper models need long schedules, so the first 40 test "
+        "closes to 0.01-0.06 nats: the longer-trained rnn models are sharper). Nottingham: its sharper models need long schedules, so the first 40 test "
         "pieces (of 170, in the records' fixed, arbitrary order) at 2 chains x 16,000 temperatures; the floors in "
         "its rows are computed on the same pieces. Expected accuracy: for each time step, ACC = TP / (TP + FP + FN) "
         "averaged over samples of p(v_t | v_<t) (8 chains per frame started from the previous true frame, 50 "
@@ -318,7 +318,8 @@ def main() -> None:
         "rose from 500 to 5,000 the same day**: 500 stopped every JSB run with its validation NLL still falling "
         "([recipe.md](recipe.md)). Rows whose epochs column says 'at the epoch bound of 500' are runs of the "
         "earlier bound, not of the present default; this script resumes them from their committed checkpoints "
-        "up to the present bound. How the recipe was chosen: [recipe.md](recipe.md).",
+        "up to the present bound. The table under the earlier bound, with rows whose run folders were lost, is "
+        "kept in [results-bound-500.md](results-bound-500.md). How the recipe was chosen: [recipe.md](recipe.md).",
         "",
         *table(results, args.work, datasets, cells, seeds),
         "",
