@@ -217,7 +217,8 @@ def position_table(results: dict, datasets: list[str], cells: list[str], seeds: 
     return lines
 
 
-def paired_table(work: Path, datasets: list[str], cells: list[str], seed: int = 0) -> list[str]:
+def paired_table(results: dict, work: Path, datasets: list[str], cells: list[str],
+                 seed: int = 0) -> list[str]:
     """Each cell minus the rnn cell on the same test frames (one seed), with paired intervals over pieces."""
     lines = ["| dataset | cells | frames (pieces) | NLL by AIS [95 % CI] | reverse AIS [95 % CI] | expected accuracy "
              "[95 % CI] | keys with p > 1/2 [95 % CI] |", "|---|---|---:|---:|---:|---:|---:|"]
@@ -226,7 +227,8 @@ def paired_table(work: Path, datasets: list[str], cells: list[str], seed: int = 
             if cell == "rnn":
                 continue
             runs = [work / f"{dataset}-{name}-seed{seed}" for name in (cell, "rnn")]
-            if not all(per_frame_path(run, "test").exists() for run in runs):
+            evaluated = [results.get((dataset, name, seed)) for name in (cell, "rnn")]  # current evaluations only
+            if not all(evaluated) or not all(per_frame_path(run, "test").exists() for run in runs):
                 lines.append(f"| {DATASETS[dataset]} | {cell} minus rnn | not measured (a run not evaluated yet, or "
                              "evaluated before per-frame figures were kept) | | | | |")
                 continue
@@ -245,7 +247,7 @@ def paired_table(work: Path, datasets: list[str], cells: list[str], seed: int = 
                 low, high = figure["ci95"]
                 figures.append(f"{scale * figure['mean']:+.{digits}f} [{scale * low:+.{digits}f}, "
                                f"{scale * high:+.{digits}f}]")
-            trained = " / ".join(str(json.loads((run / "state.json").read_text())["epoch"]) for run in runs)
+            trained = " / ".join(str(run["state"]["epoch"]) for run in evaluated)
             lines.append(f"| {DATASETS[dataset]} | {cell} minus rnn, seed {seed} (epochs {trained}) | "
                          f"{difference['frames']:,} "
                          f"({difference['pieces']}) | " + " | ".join(figures) + " |")
@@ -330,7 +332,7 @@ def main() -> None:
         "accuracy favour the cell. An interval that excludes zero is a difference the choice of pieces does not "
         "explain (one training seed: the spread between seeds is not in it).",
         "",
-        *paired_table(args.work, datasets, cells),
+        *paired_table(results, args.work, datasets, cells),
         "",
         "## Long pieces: NLL over the first 100 frames of each piece and over the rest",
         "",
