@@ -38,7 +38,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "accuracy-stability.md")
     args = parser.parse_args()
     model = load_run_model(args.run)
-    frames, bv, bh, lengths = frames_and_biases(model, Path(read_data(args.run)["records"]), args.split)
+    frames, bv, bh, lengths, _ = frames_and_biases(model, Path(read_data(args.run)["records"]), args.split)
     previous = previous_frames(frames, lengths)
     default = EvaluateConfig()
     rows = []

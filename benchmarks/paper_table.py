@@ -39,7 +39,7 @@ DATASETS = {"jsb": "JSB Chorales", "nottingham": "Nottingham"}
 # Test NLL: AIS and reverse AIS, a bracket (docs/ais-check.md). JSB: 16 x 500 brackets within ~0.015 nats,
 # whole test split. Nottingham's sharper models need long schedules (on 300 valid frames: 16 x 2,000 leaves a
 # gap of 0.12, 2 x 16,000 0.03 at the same cost), which the whole split (44,000 frames) cannot afford on 2
-# cores: the first 40 test pieces at 2 x 16,000.
+# cores: the first 40 test pieces by name at 2 x 16,000.
 EVALUATION = {"jsb": EvaluateConfig(ais_chains=16, ais_betas=500),
               "nottingham": EvaluateConfig(ais_chains=2, ais_betas=16000, pieces=40)}
 PUBLISHED_RNADE = {"jsb": 5.19, "nottingham": 2.31}
@@ -55,11 +55,13 @@ def how_it_stopped(state: dict) -> str:
 
 def evaluation_made_with(evaluation: Path, config: EvaluateConfig, state: dict) -> dict | None:
     """The evaluation in ``evaluation`` if it exists, was measured with exactly ``config`` and scored the
-    weights the run holds now (``state``: the run's state.json)."""
+    weights the run holds now (``state``: the run's state.json) on the pieces ``config`` names today (a
+    subset of pieces was chosen by the records' shard order before ``pieces_scored`` was kept)."""
     result = json.loads(evaluation.read_text()) if evaluation.exists() else {}
     scored = (result.get("trained") or {}).get("epoch")
     current = scored is None or scored == state.get("epoch")  # evaluations older than the field count as current
-    return result if result.get("settings") == asdict(config) and current else None
+    same_pieces = not config.pieces or "pieces_scored" in result
+    return result if result.get("settings") == asdict(config) and current and same_pieces else None
 
 
 def needs_training(run: Path, state: dict, config: TrainConfig) -> bool:
@@ -97,7 +99,7 @@ def _scope(evaluation: dict, dataset: str) -> str:
     """The dataset's name, with the pieces scored when they are not the whole split."""
     whole = evaluation.get("sequences_in_split") or evaluation["sequences"]
     if evaluation["sequences"] < whole:
-        return f"{DATASETS[dataset]} (first {evaluation['sequences']} of {whole} test pieces)"
+        return f"{DATASETS[dataset]} (first {evaluation['sequences']} of {whole} test pieces by name)"
     return DATASETS[dataset]
 
 
@@ -303,7 +305,7 @@ def main() -> None:
         "reverse AIS from each true frame, which reads it high: the two columns bracket the NLL "
         "([ais-check.md](ais-check.md)). JSB: the whole test split, 16 chains x 500 temperatures (the bracket "
         "closes to 0.01-0.06 nats: the longer-trained rnn models are sharper). Nottingham: its sharper models need long schedules, so the first 40 test "
-        "pieces (of 170, in the records' fixed, arbitrary order) at 2 chains x 16,000 temperatures; the floors in "
+        "pieces by name (test/0000 to test/0039 of 170) at 2 chains x 16,000 temperatures; the floors in "
         "its rows are computed on the same pieces. Expected accuracy: for each time step, ACC = TP / (TP + FP + FN) "
         "averaged over samples of p(v_t | v_<t) (8 chains per frame started from the previous true frame, 50 "
         "burn-in steps, 25 samples each), then averaged over time steps (the benchmark's rule); pooled accuracy is "

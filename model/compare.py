@@ -29,14 +29,31 @@ def _per_frame(run_dir: Path, split: str) -> dict:
         return {name: arrays[name] for name in arrays.files}
 
 
+def _in_piece_order(arrays: dict, pieces: np.ndarray) -> dict:
+    """Per-frame arrays rearranged so that their pieces come in the order ``pieces``."""
+    offsets = np.concatenate([[0], np.cumsum(arrays["lengths"])])
+    where = {name: i for i, name in enumerate(arrays["pieces"])}
+    order = [where[name] for name in pieces]
+    frames = np.concatenate([np.arange(offsets[i], offsets[i + 1]) for i in order])
+    reordered = {name: values[frames] for name, values in arrays.items() if name not in ("pieces", "lengths")}
+    return {**reordered, "pieces": arrays["pieces"][order], "lengths": arrays["lengths"][order]}
+
+
 def compare_runs(run_a: Path, run_b: Path, split: str = "test", seed: int = 0) -> dict:
     """Run A minus run B for each figure both evaluations hold: {figure: {"mean", "ci95"}}, plus the
-    frames and pieces compared. Refuses evaluations of different frames."""
+    frames and pieces compared. Pairs the frames piece by piece (evaluations that name their pieces may
+    list them in different orders); refuses evaluations of different pieces."""
     a, b = _per_frame(Path(run_a), split), _per_frame(Path(run_b), split)
+    named = "pieces" in a and "pieces" in b and len(set(a["pieces"])) == len(a["pieces"])
+    if named and sorted(a["pieces"]) == sorted(b["pieces"]):
+        b = _in_piece_order(b, a["pieces"])
     if not np.array_equal(a["lengths"], b["lengths"]):
         raise ComparisonError(f"{run_a} and {run_b} were evaluated on different pieces of {split} "
                               f"({len(a['lengths'])} and {len(b['lengths'])} pieces, {a['lengths'].sum()} and "
                               f"{b['lengths'].sum()} frames): evaluate both with the same --pieces")
+    if named and not np.array_equal(a["pieces"], b["pieces"]):
+        raise ComparisonError(f"{run_a} and {run_b} were evaluated on different pieces of {split} of the same "
+                              "lengths: evaluate both on the same records with the same --pieces")
     lengths = a["lengths"].tolist()
     result = {"split": split, "frames": int(sum(lengths)), "pieces": len(lengths)}
     for figure in FIGURES:

@@ -35,6 +35,9 @@ class TrainConfig:
     dropout: float = setting(0.3, "Dropout on the frames entering the conditioner, in training only (JSB's "
                                   "validation NLL: 8.40 without, 7.90 and still falling at 0.3).", low=0, high=0.9)
     lr_decay: float = setting(1.0, "Learning-rate factor per epoch.", low=0, high=1, low_open=True)
+    lr_halve_after: int = setting(0, "Halve the learning rate after this many validations without a better figure, "
+                                     "and again after as many more (0: never); --patience still stops the run.",
+                                  low=0)
     epochs: int = setting(5000, "Most epochs: a safety bound; --patience stops the runs (JSB after about 900-1,300, "
                                 "Nottingham after about 130).", low=1)
     batching: str = setting("pieces", "pieces: whole pieces batched by length, each trained chunk by chunk of "
@@ -144,9 +147,8 @@ class EvaluateConfig:
     accuracy_samples: int = setting(25, "Samples each chain contributes (one per further step).", low=1)
     seed: int = setting(0, "Random seed.")
     batch_size: int = setting(16, "Sequences per batch when running the conditioner.", low=1)
-    pieces: int | None = setting(None, "Evaluate only the first N pieces of the split, in the records' fixed order "
-                                       "(an arbitrary sample: shards are assigned by a hash of the piece), e.g. to "
-                                       "afford a long AIS schedule.", low=1)
+    pieces: int | None = setting(None, "Evaluate only the first N pieces of the split by name (the same pieces "
+                                       "whatever the shard layout), e.g. to afford a long AIS schedule.", low=1)
     weights: str = setting("best", "Weights of the run: the best by validation, or the latest checkpoint.",
                            choices=WEIGHTS)
 

@@ -169,8 +169,8 @@ def evaluate_run(run_dir: Path, records_dir: Path | None, config: EvaluateConfig
         raise EvaluationError(str(err)) from err
     frequencies = key_frequencies(info, "train")
     started = time.monotonic()
-    frames, visible_bias, hidden_bias, lengths = frames_and_biases(model, records_dir, config.split, config.batch_size,
-                                                                 max_pieces=config.pieces)
+    frames, visible_bias, hidden_bias, lengths, pieces = frames_and_biases(
+        model, records_dir, config.split, config.batch_size, max_pieces=config.pieces)
     previous = previous_frames(frames, lengths)
     bar = progress(len(frames)) if progress else None
     nll, errors, reverse_nll, reverse_errors, accuracy, counts, likely_accuracy = [], [], [], [], [], [], []
@@ -215,6 +215,7 @@ def evaluate_run(run_dir: Path, records_dir: Path | None, config: EvaluateConfig
         "frames": int(len(nll_all)),
         "sequences": len(per_sequence),
         "sequences_in_split": info["splits"][config.split].get("examples"),
+        **({"pieces_scored": pieces} if config.pieces else {}),
         **_figures(nll_all, accuracy, np.concatenate(counts), lengths, config.seed),
         # ACC of a deterministic prediction: every key more likely on than off under p(v_t | v_<t)
         **_named_mean("accuracy_likely_keys", likely_accuracy, lengths, config.seed),
@@ -238,8 +239,8 @@ def evaluate_run(run_dir: Path, records_dir: Path | None, config: EvaluateConfig
         "conventions": CONVENTIONS,
         "per_frame": per_frame_path(run_dir, config.split).name,
     }
-    _write_per_frame(per_frame_path(run_dir, config.split), lengths=np.asarray(lengths), nll=nll_all,
-                     accuracy=accuracy, accuracy_likely_keys=likely_accuracy, copy_floor_accuracy=copy_accuracy,
+    _write_per_frame(per_frame_path(run_dir, config.split), pieces=np.asarray(pieces), lengths=np.asarray(lengths),
+                     nll=nll_all, accuracy=accuracy, accuracy_likely_keys=likely_accuracy, copy_floor_accuracy=copy_accuracy,
                      **({"nll_reverse": reverse_all} if config.reverse_ais else {}))
     write_json_atomic(run_dir / f"eval-{config.split}.json", result)
     return result
@@ -287,7 +288,7 @@ def result_table(result: dict) -> str:
             lines.append(f"{'this run, ' + label + ' of each piece':<36} {part['nll']:>8.3f} "
                          f"{_interval(part, 'nll', digits=3):>16}   ({part['frames']:,} frames of {part['pieces']} pieces)")
     subset = result.get("sequences_in_split") or result["sequences"]
-    of = f" (the first of {subset})" if subset > result["sequences"] else ""
+    of = f" (the first by name of {subset})" if subset > result["sequences"] else ""
     lines.append(f"{result['frames']:,} frames of {result['sequences']} sequences{of}, split {result['split']}, "
                  f"{result['seconds']} s; AIS error of the NLL +-{result['nll_standard_error']:.3f}; "
                  "accuracy: expected per time step, pooled: Bay et al.")

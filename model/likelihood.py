@@ -14,28 +14,29 @@ CHUNK = 2048  # frames per compiled AIS / Gibbs call
 
 def frames_and_biases(model, records_dir: Path, split: str, batch_size: int = 16, max_frames: int | None = None,
                       max_pieces: int | None = None):
-    """Every frame of a split (F, 88) with its RBM's biases (F, 88), (F, hidden), and the sequence
-    lengths, each sequence run from the initial state; with ``max_frames``, only the first batches
-    of pieces (in the records' fixed order) up to at least that many frames; with ``max_pieces``,
-    only the first that many pieces."""
+    """Every frame of a split (F, 88) with its RBM's biases (F, 88), (F, hidden), each sequence run from
+    the initial state, and the sequences' lengths and piece names, in the records' fixed order. With
+    ``max_frames``, only the first batches of pieces up to at least that many frames; with
+    ``max_pieces``, only the first that many pieces by name (pipelines.records.first_pieces)."""
     import tensorflow as tf
 
     from pipelines.dataset import make_dataset
+    from pipelines.records import first_pieces, load_info
 
-    frames, visible_bias, hidden_bias, lengths = [], [], [], []
-    for rolls, batch_lengths in make_dataset(records_dir, split, seq_len=None, batch_size=batch_size, shuffle=False):
-        if max_pieces is not None:
-            rolls, batch_lengths = rolls[:max_pieces - len(lengths)], batch_lengths[:max_pieces - len(lengths)]
+    pieces = first_pieces(load_info(records_dir), split, max_pieces) if max_pieces is not None else None
+    frames, visible_bias, hidden_bias, lengths, names = [], [], [], [], []
+    for rolls, batch_lengths, batch_names in make_dataset(records_dir, split, seq_len=None, batch_size=batch_size,
+                                                          shuffle=False, pieces=pieces):
         bv, bh = model(rolls)
         mask = tf.sequence_mask(batch_lengths, tf.shape(rolls)[1])
         frames.append(tf.boolean_mask(rolls, mask).numpy())
         visible_bias.append(tf.boolean_mask(bv, mask).numpy())
         hidden_bias.append(tf.boolean_mask(bh, mask).numpy())
         lengths += batch_lengths.numpy().tolist()
-        enough_frames = max_frames is not None and sum(lengths) >= max_frames
-        if enough_frames or max_pieces is not None and len(lengths) >= max_pieces:
+        names += [name.decode() for name in batch_names.numpy()]
+        if max_frames is not None and sum(lengths) >= max_frames:
             break
-    return (*(np.concatenate(x) for x in (frames, visible_bias, hidden_bias)), lengths)
+    return (*(np.concatenate(x) for x in (frames, visible_bias, hidden_bias)), lengths, names)
 
 
 def frame_nll(model, frames, visible_bias, hidden_bias, chains: int, betas: int, seed: int, reverse: bool = False):
@@ -53,7 +54,7 @@ def frame_nll(model, frames, visible_bias, hidden_bias, chains: int, betas: int,
 def split_nll(model, records_dir: Path, split: str, chains: int, betas: int, seed: int = 0,
               max_frames: int | None = None) -> float:
     """Mean NLL per frame of a split (or of its first pieces up to ``max_frames``)."""
-    frames, visible_bias, hidden_bias, _ = frames_and_biases(model, records_dir, split, max_frames=max_frames)
+    frames, visible_bias, hidden_bias, _, _ = frames_and_biases(model, records_dir, split, max_frames=max_frames)
     nll = [frame_nll(model, frames[i:i + CHUNK], visible_bias[i:i + CHUNK], hidden_bias[i:i + CHUNK], chains, betas,
                      seed + i)[0] for i in range(0, len(frames), CHUNK)]
     return float(np.concatenate(nll).mean())
@@ -90,7 +91,7 @@ def validation_nll(model, records_dir: Path, validation: ValidationNll, seed: in
     if not validation.spread:
         return split_nll(model, records_dir, "valid", validation.chains, validation.betas, seed,
                          max_frames=validation.frames)
-    frames, visible_bias, hidden_bias, _ = frames_and_biases(model, records_dir, "valid")
+    frames, visible_bias, hidden_bias, _, _ = frames_and_biases(model, records_dir, "valid")
     pick = np.unique(np.linspace(0, len(frames) - 1, min(validation.frames, len(frames))).astype(int))
     nll, _ = frame_nll(model, frames[pick], visible_bias[pick], hidden_bias[pick], validation.chains,
                        validation.betas, seed, reverse=validation.reverse)

@@ -32,7 +32,7 @@ from pipelines.records import RecordsError, key_frequencies, load_info
 # settings that may change between invocations of one run: they extend or observe it, not define it
 EXTENDABLE = {"epochs", "patience", "checkpoint_every", "image_every", "distribute"}
 # what runs trained before a setting existed did, so that resuming one is refused rather than changed
-BEFORE_THEY_EXISTED = {"batching": "windows", "dropout": 0.0, "validation": "quick"}
+BEFORE_THEY_EXISTED = {"batching": "windows", "dropout": 0.0, "validation": "quick", "lr_halve_after": 0}
 
 
 class TrainingError(Exception):
@@ -51,6 +51,24 @@ def validation_interval(config: TrainConfig, info: dict) -> int:
 
 def _measured(value) -> bool:
     return isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def learning_rate_halvings(history: list[dict], criterion: str, after: int) -> int:
+    """How often the learning rate has halved: once per ``after`` validations in a row without a better
+    figure (0: never). A function of the history alone, so a resumed run goes on at the same rate."""
+    if not after:
+        return 0
+    best, without, halvings = math.inf, 0, 0
+    for row in history:
+        if not _measured(row.get(criterion)):
+            continue
+        if row[criterion] < best:
+            best, without = row[criterion], 0
+        else:
+            without += 1
+            if without == after:
+                halvings, without = halvings + 1, 0
+    return halvings
 
 
 def _differences(run_dir: Path, config: TrainConfig, data: dict) -> list[str]:
@@ -95,6 +113,12 @@ def _check_run_dir(run_dir: Path, config: TrainConfig, data: dict, restart: bool
             shutil.rmtree(run_dir / name, ignore_errors=True)
         return False
     return True
+
+
+def _has_checkpoint(run_dir: Path) -> bool:
+    import tensorflow as tf
+
+    return tf.train.latest_checkpoint(str(run_dir / "checkpoints")) is not None
 
 
 def build_model(config: TrainConfig):
@@ -242,6 +266,10 @@ def train(records_dir: Path, run_dir: Path, config: TrainConfig, *, restart: boo
         log(f"{run_dir}: training finished ({state['finished']}) at epoch {state['epoch']}, best "
             f"{state.get('criterion', 'val_monitor')} {state.get('best_monitor')}: nothing to do")
         return state
+    if state.get("epoch") and not _has_checkpoint(run_dir):
+        raise TrainingError(f"{run_dir} was trained to epoch {state['epoch']} but holds no checkpoint to go on from "
+                            "(checkpoints/ is missing or empty); its files are left as they are. Train in a new "
+                            "folder, or pass --restart to start over in this one")
 
     longest = max((p["frames"] for p in info["pieces"] if p["split"] == "train"), default=0)
     if config.batching == "windows" and longest < config.seq_len and not config.pad_windows:
@@ -334,7 +362,8 @@ def _train(records_dir: Path, run_dir: Path, config: TrainConfig, info: dict, da
             f"{int(epoch_var) + 1} of {config.epochs}; compiling the training step first (seconds to a minute)")
     while int(epoch_var) < config.epochs:
         epoch = int(epoch_var)
-        optimizer.learning_rate.assign(config.learning_rate * config.lr_decay ** epoch)
+        optimizer.learning_rate.assign(config.learning_rate * config.lr_decay ** epoch
+                                       * 0.5 ** learning_rate_halvings(history, criterion, config.lr_halve_after))
         skip = int(batch_var)
         if not skip:  # mid-epoch, the restored trackers hold the epoch's running means
             model.reset_metrics()

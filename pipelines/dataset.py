@@ -7,7 +7,7 @@ before the offset, each piece's tail and pieces shorter than ``seq_len`` give no
 ``pad``, every frame of every piece is in a window each epoch: the frames before the offset make a
 window of their own, and short windows are zero-padded at the end; elements are then
 ``(windows, lengths)``. Evaluation (``seq_len`` None): whole pieces, padded per batch to the
-longest, with their lengths.
+longest, with their lengths and names.
 """
 
 from __future__ import annotations
@@ -20,11 +20,12 @@ from pipelines.records import RecordsError, cells_to_dense, load_info, parse_exa
 
 def make_dataset(records_dir: Path, split: str = "train", *, seq_len: int | None = 100, batch_size: int = 32,
                  shuffle: bool = True, seed: int = 0, epoch: int = 0, verify: bool = True,
-                 drop_remainder: bool = True, pad: bool = False):
+                 drop_remainder: bool = True, pad: bool = False, pieces: list[str] | None = None):
     """A ``tf.data.Dataset`` over one split of a records folder, for one epoch.
 
     With ``seq_len``: elements are float32 (batch_size, seq_len, 88) windows. Without: elements are
-    ``(rolls, lengths)``, rolls float32 (batch, T_max, 88) zero-padded, lengths int64 (batch,).
+    ``(rolls, lengths, names)``, rolls float32 (batch, T_max, 88) zero-padded, lengths int64 (batch,),
+    names string (batch,). ``pieces``: only the examples of the pieces so named.
     Everything random (file and window order, window offsets) is a function of ``seed`` and
     ``epoch``, so an epoch's batches are the same in every run: training resumes mid-epoch by
     skipping the batches it has already used.
@@ -43,16 +44,19 @@ def make_dataset(records_dir: Path, split: str = "train", *, seq_len: int | None
         files = files.shuffle(len(paths), seed=epoch_seed)
     records = files.interleave(tf.data.TFRecordDataset, cycle_length=min(4, len(paths)),
                                num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    pieces = records.map(parse_example, num_parallel_calls=tf.data.AUTOTUNE)
+    examples = records.map(parse_example, num_parallel_calls=tf.data.AUTOTUNE)
+    if pieces is not None:
+        wanted = tf.constant(sorted(pieces), tf.string, shape=[len(pieces)])
+        examples = examples.filter(lambda p: tf.reduce_any(tf.equal(p["piece"], wanted)))
     if seq_len is None:
-        rolls = pieces.map(lambda p: (cells_to_dense(p["cells"], p["num_frames"]), p["num_frames"]),
-                           num_parallel_calls=tf.data.AUTOTUNE)
-        return rolls.padded_batch(batch_size, padded_shapes=([None, KEYS], [])).prefetch(tf.data.AUTOTUNE)
+        rolls = examples.map(lambda p: (cells_to_dense(p["cells"], p["num_frames"]), p["num_frames"], p["piece"]),
+                             num_parallel_calls=tf.data.AUTOTUNE)
+        return rolls.padded_batch(batch_size, padded_shapes=([None, KEYS], [], [])).prefetch(tf.data.AUTOTUNE)
 
     if not pad:
-        pieces = pieces.filter(lambda p: p["num_frames"] >= seq_len)
+        examples = examples.filter(lambda p: p["num_frames"] >= seq_len)
     if shuffle:
-        pieces = pieces.shuffle(1024, seed=epoch_seed)
+        examples = examples.shuffle(1024, seed=epoch_seed)
 
     def random_offset(piece, limit):
         identity = tf.strings.to_hash_bucket_fast(piece["piece"], 1 << 62) + piece["transpose"]
@@ -86,13 +90,13 @@ def make_dataset(records_dir: Path, split: str = "train", *, seq_len: int | None
         return tf.reshape(flat, [count, seq_len, KEYS]), ends - starts
 
     if pad:
-        out = pieces.map(padded_windows, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).unbatch()
+        out = examples.map(padded_windows, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).unbatch()
         if shuffle:
             out = out.shuffle(2048, seed=epoch_seed)
         out = out.batch(batch_size, drop_remainder=drop_remainder)
         return out.map(lambda batch, lengths: (tf.cast(batch, tf.float32), lengths),
                        num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
-    out = pieces.map(windows, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).unbatch()
+    out = examples.map(windows, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).unbatch()
     if shuffle:
         out = out.shuffle(2048, seed=epoch_seed)
     out = out.batch(batch_size, drop_remainder=drop_remainder)
@@ -107,7 +111,8 @@ def split_frames(records_dir: Path, split: str, batch_size: int = 64):
     import tensorflow as tf
 
     frames, lengths = [], []
-    for rolls, batch_lengths in make_dataset(records_dir, split, seq_len=None, batch_size=batch_size, shuffle=False):
+    for rolls, batch_lengths, _ in make_dataset(records_dir, split, seq_len=None, batch_size=batch_size,
+                                                shuffle=False):
         frames.append(tf.boolean_mask(rolls, tf.sequence_mask(batch_lengths, tf.shape(rolls)[1])).numpy())
         lengths += batch_lengths.numpy().tolist()
     return np.concatenate(frames), lengths

@@ -99,6 +99,11 @@ def key_frequencies(info: dict, split: str = "train") -> np.ndarray:
     return np.asarray(info["pitch_histograms"][split], dtype=np.float64) / max(frames, 1)
 
 
+def first_pieces(info: dict, split: str, count: int) -> list[str]:
+    """The first ``count`` pieces of a split by name: a choice that no shard layout or batch size moves."""
+    return sorted(p["piece"] for p in info["pieces"] if p["split"] == split)[:count]
+
+
 def shard_paths(records_dir: Path, info: dict, split: str, verify: bool = True) -> list[str]:
     """Paths of a split's shards; with ``verify``, each file's size and sha256 are checked."""
     if split not in info["splits"]:

@@ -1,5 +1,7 @@
 import json
 import shutil
+from dataclasses import asdict
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -215,14 +217,38 @@ def test_evaluation_is_reproducible_after_reload(small_run):
     assert "reverse AIS" in table
 
 
-def test_evaluating_the_first_pieces_scores_exactly_those_pieces(small_run, jsb_records):
+def test_evaluating_the_first_pieces_scores_the_first_by_name_whatever_the_shard_layout(small_run, jsb_records,
+                                                                                         tmp_path):
     config = EvaluateConfig(split="valid", ais_chains=4, ais_betas=20, accuracy_chains=2, accuracy_burn_in=5,
                             accuracy_samples=5, pieces=5, batch_size=3)  # the cut falls inside a batch
     result = evaluate_run(small_run, None, config)
+    info = json.loads((jsb_records / "dataset.json").read_text())
+    valid = sorted((p["piece"], p["frames"]) for p in info["pieces"] if p["split"] == "valid")
+    assert result["sequences"] == 5 and result["sequences_in_split"] == len(valid) > 5
+    assert sorted(result["pieces_scored"]) == [name for name, _ in valid[:5]]
+    assert result["frames"] == sum(frames for _, frames in valid[:5])
+    assert "(the first by name of" in result_table(result)
+    # other shards put other pieces first in the records' order; the pieces scored stay the same
+    from pipelines.build_records import build_records
+    from pipelines.records_config import RecordsConfig
+
+    reshard = tmp_path / "five-shards"
+    build_records(reshard, RecordsConfig(shards=5), pickle_path=Path(info["source"]["path"]))
+    _, layout_lengths = split_frames(reshard, "valid")
     _, lengths = split_frames(jsb_records, "valid")
-    assert result["sequences"] == 5 and result["sequences_in_split"] == len(lengths) > 5
-    assert result["frames"] == sum(lengths[:5])  # split_frames reads the records in the same fixed order
-    assert "(the first of" in result_table(result)
+    assert layout_lengths[:5] != lengths[:5]  # the layouts do differ
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for name in ("model.json", "data.json", "train.json", "best.weights.h5"):
+        shutil.copy(small_run / name, copy / name)
+    again = evaluate_run(copy, reshard, EvaluateConfig(**{**asdict(config), "batch_size": 16}))
+    assert again["pieces_scored"] != result["pieces_scored"]  # listed in the other layout's order
+    assert sorted(again["pieces_scored"]) == sorted(result["pieces_scored"]) and again["frames"] == result["frames"]
+    assert again["floors"]["previous_frame"]["nll"] == pytest.approx(result["floors"]["previous_frame"]["nll"])
+    # compare pairs the two frame by frame, piece by piece: the same weights differ by AIS noise only
+    difference = compare_runs(small_run, copy, "valid")
+    low, high = difference["nll"]["ci95"]
+    assert high - low < 0.1 * (result["nll_ci95"][1] - result["nll_ci95"][0])
 
 
 def test_two_runs_compare_frame_by_frame_on_the_same_pieces_only(small_run, tmp_path):

@@ -2,6 +2,7 @@ import itertools
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from model.config import TrainConfig
 from model.rbm import RBM
 from model.rnn_rbm import RnnRbm
 from model.run_folder import load_run_model
-from model.train import TrainingError, train
+from model.train import TrainingError, learning_rate_halvings, train
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = dict(hidden=24, recurrent=16, k=3, batch_size=8, seq_len=16, epochs=2, image_every=0, patience=0)
@@ -133,6 +134,26 @@ def test_validation_nll_picks_the_best_epoch(jsb_records, tmp_path):
     assert state["best_epoch"] == min(measured, key=measured.get)
 
 
+def test_the_learning_rate_halves_after_validations_without_a_better_figure():
+    rows = [{"val_nll": value} for value in (9.0, "", 8.0, 8.5, 8.2, "", 8.1, 7.0, 7.5, 7.6, 7.7, 7.8)]
+    halvings = [learning_rate_halvings(rows[:end], "val_nll", 2) for end in range(len(rows) + 1)]
+    assert halvings == [0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 2, 2, 3]
+    assert learning_rate_halvings(rows, "val_nll", 0) == 0
+    assert learning_rate_halvings(rows, "val_nll", 1) == 7
+
+
+def test_a_resumed_run_goes_on_at_the_rate_its_history_calls_for(jsb_records, tmp_path):
+    config = TrainConfig(**{**TINY, "epochs": 2, "validation_nll_every": 1, "lr_halve_after": 1})
+    state = train(jsb_records, tmp_path / "run", config, log=lambda *_: None)
+    assert [row["learning_rate"] for row in state["history"]][0] == pytest.approx(config.learning_rate)
+    state["history"][0]["val_nll"], state["history"][1]["val_nll"] = 9.0, 9.5  # the second validation: no better
+    (tmp_path / "run" / "state.json").write_text(json.dumps(state))
+    longer = train(jsb_records, tmp_path / "run", TrainConfig(**{**config.to_dict(), "epochs": 3}),
+                   log=lambda *_: None)
+    assert [row["learning_rate"] for row in longer["history"]] == pytest.approx(
+        [state["history"][0]["learning_rate"], state["history"][1]["learning_rate"], config.learning_rate / 2])
+
+
 def test_rbm_pretraining_moves_only_the_rbm_and_lowers_its_monitor(jsb_records):
     from model.train import build_model, pretrain_rbm
 
@@ -196,6 +217,13 @@ def test_interrupted_run_resumes_to_the_uninterrupted_result(jsb_records, tmp_pa
     assert [row["monitor"] for row in resumed["history"]] == [row["monitor"] for row in whole["history"]]
     done = train(jsb_records, tmp_path / "parts", config, log=lambda *_: None)
     assert done["finished"] == "completed" and done["step"] == resumed["step"]
+    # a run whose checkpoints are gone cannot go on: refused, nothing overwritten
+    shutil.rmtree(tmp_path / "parts" / "checkpoints")
+    before = {path.name: path.read_bytes() for path in (tmp_path / "parts").iterdir() if path.is_file()}
+    with pytest.raises(TrainingError, match="holds no checkpoint to go on from"):
+        train(jsb_records, tmp_path / "parts", TrainConfig(**{**TINY, "cell": "gru", "checkpoint_every": 0,
+                                                               "epochs": 3}), log=lambda *_: None)
+    assert {path.name: path.read_bytes() for path in (tmp_path / "parts").iterdir() if path.is_file()} == before
 
 
 def test_kill_minus_nine_then_the_same_command_resumes(jsb_records, tmp_path):

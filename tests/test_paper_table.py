@@ -38,6 +38,11 @@ def test_an_evaluation_counts_only_with_the_same_settings_and_the_weights_the_ru
     assert paper_table.evaluation_made_with(path, EvaluateConfig(ais_chains=2), {"epoch": 500}) is None
     path.write_text(json.dumps({"settings": asdict(config)}))  # made before evaluations said what they scored
     assert paper_table.evaluation_made_with(path, config, {"epoch": 900}) is not None
+    subset = EvaluateConfig(ais_chains=2, ais_betas=16000, pieces=40)
+    path.write_text(json.dumps({"settings": asdict(subset), "trained": {"epoch": 500}}))
+    assert paper_table.evaluation_made_with(path, subset, {"epoch": 500}) is None  # pieces chosen by shard order
+    path.write_text(json.dumps({"settings": asdict(subset), "trained": {"epoch": 500}, "pieces_scored": ["a"]}))
+    assert paper_table.evaluation_made_with(path, subset, {"epoch": 500}) is not None
 
 
 def test_the_committed_runs_regenerate_the_table(tmp_path):

@@ -169,8 +169,13 @@ def test_training_windows_and_whole_sequences(clean_corpus, tmp_path):
     assert not all(np.array_equal(a, b) for a, b in zip(batches, other))
     assert sum(b.shape[0] * 16 for b in batches) >= 0.5 * info["splits"]["train"]["frames"]
     assert all(b.numpy().any(axis=2).mean() > 0.5 for b in batches)  # windows hold music
-    (rolls, lengths), = list(make_dataset(tmp_path, "test", seq_len=None, batch_size=64, shuffle=False))
-    assert sorted(lengths.numpy().tolist()) == sorted(p["frames"] for p in info["pieces"] if p["split"] == "test")
+    (rolls, lengths, names), = list(make_dataset(tmp_path, "test", seq_len=None, batch_size=64, shuffle=False))
+    test_pieces = {p["piece"]: p["frames"] for p in info["pieces"] if p["split"] == "test"}
+    assert sorted(lengths.numpy().tolist()) == sorted(test_pieces.values())
+    assert sorted(name.decode() for name in names.numpy()) == sorted(test_pieces)
+    first = sorted(test_pieces)[:1]
+    (_, lengths, names), = list(make_dataset(tmp_path, "test", seq_len=None, shuffle=False, pieces=first))
+    assert [name.decode() for name in names.numpy()] == first and lengths.numpy().tolist() == [test_pieces[first[0]]]
     with pytest.raises(RecordsError, match="shorter than seq_len"):
         make_dataset(tmp_path, "train", seq_len=10_000)
 
