@@ -240,7 +240,8 @@ def evaluate_run(run_dir: Path, records_dir: Path | None, config: EvaluateConfig
         "per_frame": per_frame_path(run_dir, config.split).name,
     }
     _write_per_frame(per_frame_path(run_dir, config.split), pieces=np.asarray(pieces), lengths=np.asarray(lengths),
-                     nll=nll_all, accuracy=accuracy, accuracy_likely_keys=likely_accuracy, copy_floor_accuracy=copy_accuracy,
+                     nll=nll_all, accuracy=accuracy, accuracy_likely_keys=likely_accuracy,
+                     copy_floor_accuracy=copy_accuracy,
                      **({"nll_reverse": reverse_all} if config.reverse_ais else {}))
     write_json_atomic(run_dir / f"eval-{config.split}.json", result)
     return result
