@@ -115,12 +115,6 @@ def _check_run_dir(run_dir: Path, config: TrainConfig, data: dict, restart: bool
     return True
 
 
-def _has_checkpoint(run_dir: Path) -> bool:
-    import tensorflow as tf
-
-    return tf.train.latest_checkpoint(str(run_dir / "checkpoints")) is not None
-
-
 def build_model(config: TrainConfig):
     from model.rnn_rbm import RnnRbm
 
@@ -266,10 +260,6 @@ def train(records_dir: Path, run_dir: Path, config: TrainConfig, *, restart: boo
         log(f"{run_dir}: training finished ({state['finished']}) at epoch {state['epoch']}, best "
             f"{state.get('criterion', 'val_monitor')} {state.get('best_monitor')}: nothing to do")
         return state
-    if state.get("epoch") and not _has_checkpoint(run_dir):
-        raise TrainingError(f"{run_dir} was trained to epoch {state['epoch']} but holds no checkpoint to go on from "
-                            "(checkpoints/ is missing or empty); its files are left as they are. Train in a new "
-                            "folder, or pass --restart to start over in this one")
 
     longest = max((p["frames"] for p in info["pieces"] if p["split"] == "train"), default=0)
     if config.batching == "windows" and longest < config.seq_len and not config.pad_windows:
@@ -316,6 +306,10 @@ def _train(records_dir: Path, run_dir: Path, config: TrainConfig, info: dict, da
         tf.train.Checkpoint(running=running).restore(manager.latest_checkpoint).expect_partial()
         log(f"resuming from {manager.latest_checkpoint}: epoch {int(epoch_var) + 1}, batch {int(batch_var)}, "
             f"step {int(optimizer.iterations.numpy())}")
+    elif state.get("epoch"):  # starting over would overwrite a trained run's files
+        raise TrainingError(f"{run_dir} was trained to epoch {state['epoch']} but holds no checkpoint to go on from "
+                            "(checkpoints/ is missing or empty); its files are left as they are. Train in a new "
+                            "folder, or pass --restart to start over in this one")
     else:
         state = {}
         if config.init_visible_bias:

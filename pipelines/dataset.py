@@ -46,7 +46,7 @@ def make_dataset(records_dir: Path, split: str = "train", *, seq_len: int | None
                                num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     examples = records.map(parse_example, num_parallel_calls=tf.data.AUTOTUNE)
     if pieces is not None:
-        wanted = tf.constant(sorted(pieces), tf.string, shape=[len(pieces)])
+        wanted = tf.constant(list(pieces), tf.string, shape=[len(pieces)])
         examples = examples.filter(lambda p: tf.reduce_any(tf.equal(p["piece"], wanted)))
     if seq_len is None:
         rolls = examples.map(lambda p: (cells_to_dense(p["cells"], p["num_frames"]), p["num_frames"], p["piece"]),
