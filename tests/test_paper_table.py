@@ -59,6 +59,11 @@ def test_the_committed_runs_regenerate_the_table(tmp_path):
         first_frames = json.loads((work / name / "eval-test.json").read_text())["nll_by_position"]["frames_1_100"]
         assert f"{first_frames['nll']:.2f} [" in text, name
     assert "RNN-RBM, published" in text and "floor: previous frame" in text
+    for name in evaluated:  # every cell evaluated beside the rnn run of its seed is paired with it
+        dataset, cell, seed = name.rsplit("-", 2)
+        rnn = work / f"{dataset}-rnn-{seed}"
+        if cell != "rnn" and (rnn / "eval-test-frames.npz").exists() and (work / name / "eval-test-frames.npz").exists():
+            assert f"| {cell} minus rnn, {seed.replace('seed', 'seed ')} (epochs " in text, name
 
 
 def test_a_run_stopped_by_an_earlier_epoch_bound_is_not_averaged_with_the_present_recipe():
