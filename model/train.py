@@ -26,13 +26,15 @@ from pathlib import Path
 from common.files import write_bytes_atomic, write_json_atomic, write_text_atomic
 from model.config import TrainConfig
 from model.run_folder import RUN_DIRS, RUN_FILES, data_description
+from model.weight_average import WeightAverage
 from pipelines.roll_figure import roll_figure_png
 from pipelines.records import RecordsError, key_frequencies, load_info
 
 # settings that may change between invocations of one run: they extend or observe it, not define it
 EXTENDABLE = {"epochs", "patience", "checkpoint_every", "image_every", "distribute"}
 # what runs trained before a setting existed did, so that resuming one is refused rather than changed
-BEFORE_THEY_EXISTED = {"batching": "windows", "dropout": 0.0, "validation": "quick", "lr_halve_after": 0}
+BEFORE_THEY_EXISTED = {"batching": "windows", "dropout": 0.0, "validation": "quick", "lr_halve_after": 0,
+                       "weight_average_frames": 0}
 
 
 class TrainingError(Exception):
@@ -293,13 +295,17 @@ def _train(records_dir: Path, run_dir: Path, config: TrainConfig, info: dict, da
         optimizer = make_optimizer(config)
         model.compile(optimizer=optimizer)
         optimizer.build(model.trainable_variables)
+        average = WeightAverage(model.trainable_variables, config.weight_average_frames) \
+            if config.weight_average_frames else None
+    averaged = {"average": average.checkpoint()} if average else {}
     epoch_var = tf.Variable(0, dtype=tf.int64, name="epoch")
     batch_var = tf.Variable(0, dtype=tf.int64, name="batch_in_epoch")
-    checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, epoch=epoch_var, batch=batch_var)
+    checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, epoch=epoch_var, batch=batch_var, **averaged)
     # the epoch's running means, so that a run resumed mid-epoch logs the epoch's figures, not its tail's
     running = tf.train.Checkpoint(**{f"{metric.name}_{variable.name}": variable.value
                                      for metric in model.metrics for variable in metric.variables})
-    saved = tf.train.Checkpoint(model=model, optimizer=optimizer, epoch=epoch_var, batch=batch_var, running=running)
+    saved = tf.train.Checkpoint(model=model, optimizer=optimizer, epoch=epoch_var, batch=batch_var, running=running,
+                                **averaged)
     manager = tf.train.CheckpointManager(saved, str(run_dir / "checkpoints"), max_to_keep=3)
     if manager.latest_checkpoint:  # checkpoints from before the running means restore too
         checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched().expect_partial()
@@ -316,6 +322,8 @@ def _train(records_dir: Path, run_dir: Path, config: TrainConfig, info: dict, da
             model.set_visible_bias_from_frequencies(key_frequencies(info, "train"))
         if config.pretrain_epochs:
             pretrain_rbm(model, records_dir, config, log)
+        if average:
+            average.reset()
         write_json_atomic(run_dir / "model.json", model.get_config())
         write_json_atomic(run_dir / "data.json", data)
     write_json_atomic(run_dir / "train.json", config.to_dict())
@@ -369,6 +377,8 @@ def _train(records_dir: Path, run_dir: Path, config: TrainConfig, info: dict, da
                                     f"the last good checkpoint is kept in {run_dir / 'checkpoints'}; "
                                     "lower --learning-rate and run again with --restart")
             batch_var.assign_add(1)
+            if average:
+                average.update(real_frames)
             frames += real_frames
             batches_this_call += 1
             if config.checkpoint_every and int(batch_var) % config.checkpoint_every == 0:
@@ -380,38 +390,40 @@ def _train(records_dir: Path, run_dir: Path, config: TrainConfig, info: dict, da
         seconds = time.monotonic() - started
         train_metrics = {m.name: float(m.result()) for m in model.metrics}
         model.reset_metrics()
-        valid = batches.validation() if batches.has_valid else dict(train_metrics)
-        row = {"epoch": epoch + 1, "step": int(optimizer.iterations.numpy()), "cost": round(train_metrics["cost"], 5),
-               "monitor": round(train_metrics["monitor"], 5), "val_cost": round(valid["cost"], 5),
-               "val_monitor": round(valid["monitor"], 5),
-               "learning_rate": float(optimizer.learning_rate.numpy()), "seconds": round(seconds, 2),
-               "frames_per_s": round(frames / seconds) if seconds else 0}
-        if every:
-            due = batches.has_valid and ((epoch + 1) % every == 0 or epoch + 1 == config.epochs)
-            row["val_nll"] = round(validation_nll(model, records_dir, VALIDATION_NLL[config.validation],
-                                                  seed=config.seed), 5) if due else ""
-        history.append(row)
-        measured = _measured(row.get(criterion))
-        improved = measured and row[criterion] < best
-        if improved:
-            best, best_epoch, stale = row[criterion], epoch + 1, 0
-            buffer_path = run_dir / ".best.weights.h5"
-            model.save_weights(buffer_path)
-            os.replace(buffer_path, run_dir / "best.weights.h5")
-        elif measured:
-            stale += 1
-        with writer.as_default(step=epoch + 1):
-            for name, value in row.items():
-                if name not in ("epoch", "step") and _measured(value):
-                    tf.summary.scalar(name, value)
-            if config.image_every and (epoch + 1) % config.image_every == 0:
-                from model.generate import generate_rolls
+        with average.swapped_in() if average else contextlib.nullcontext():
+            valid = batches.validation() if batches.has_valid else dict(train_metrics)
+            row = {"epoch": epoch + 1, "step": int(optimizer.iterations.numpy()),
+                   "cost": round(train_metrics["cost"], 5), "monitor": round(train_metrics["monitor"], 5),
+                   "val_cost": round(valid["cost"], 5),
+                   "val_monitor": round(valid["monitor"], 5),
+                   "learning_rate": float(optimizer.learning_rate.numpy()), "seconds": round(seconds, 2),
+                   "frames_per_s": round(frames / seconds) if seconds else 0}
+            if every:
+                due = batches.has_valid and ((epoch + 1) % every == 0 or epoch + 1 == config.epochs)
+                row["val_nll"] = round(validation_nll(model, records_dir, VALIDATION_NLL[config.validation],
+                                                      seed=config.seed), 5) if due else ""
+            history.append(row)
+            measured = _measured(row.get(criterion))
+            improved = measured and row[criterion] < best
+            if improved:
+                best, best_epoch, stale = row[criterion], epoch + 1, 0
+                buffer_path = run_dir / ".best.weights.h5"
+                model.save_weights(buffer_path)
+                os.replace(buffer_path, run_dir / "best.weights.h5")
+            elif measured:
+                stale += 1
+            with writer.as_default(step=epoch + 1):
+                for name, value in row.items():
+                    if name not in ("epoch", "step") and _measured(value):
+                        tf.summary.scalar(name, value)
+                if config.image_every and (epoch + 1) % config.image_every == 0:
+                    from model.generate import generate_rolls
 
-                roll = generate_rolls(model, 1, 128, k=model.k, seed=config.seed + epoch)[0].numpy()
-                png = roll_figure_png(roll, steps_per_quarter=info["steps_per_quarter"], dt=info["dt"],
-                                      title=f"epoch {epoch + 1}")
-                write_bytes_atomic(run_dir / "images" / f"sample-epoch-{epoch + 1:04d}.png", png)
-                tf.summary.image("sample", tf.io.decode_png(png)[None], max_outputs=1)
+                    roll = generate_rolls(model, 1, 128, k=model.k, seed=config.seed + epoch)[0].numpy()
+                    png = roll_figure_png(roll, steps_per_quarter=info["steps_per_quarter"], dt=info["dt"],
+                                          title=f"epoch {epoch + 1}")
+                    write_bytes_atomic(run_dir / "images" / f"sample-epoch-{epoch + 1:04d}.png", png)
+                    tf.summary.image("sample", tf.io.decode_png(png)[None], max_outputs=1)
         writer.flush()
         log(f"epoch {epoch + 1}/{config.epochs}: cost {row['cost']:.3f} monitor {row['monitor']:.3f} "
             f"val_monitor {row['val_monitor']:.3f}"

@@ -1,0 +1,53 @@
+"""An exponential moving average of the weights over recent training frames (Polyak averaging).
+
+Training updates the raw weights; the average trails them with a time constant measured in training
+frames (not steps), so one setting means the same on datasets of any piece length or batch size.
+Validation, the best weights and the sample pictures use the average, swapped in and out exactly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+
+
+class WeightAverage:
+    def __init__(self, variables, frames: int):
+        import tensorflow as tf
+
+        self.variables = list(variables)
+        self.frames = frames
+        self.averages = [tf.Variable(v, trainable=False, name=f"average_{i}") for i, v in enumerate(self.variables)]
+        self._update = tf.function(self._update_now)
+
+    def checkpoint(self):
+        import tensorflow as tf
+
+        return tf.train.Checkpoint(**{f"average_{i}": a for i, a in enumerate(self.averages)})
+
+    def reset(self) -> None:
+        """Start the average at the weights as they are now (after initialisation or pretraining)."""
+        for average, variable in zip(self.averages, self.variables):
+            average.assign(variable)
+
+    def _update_now(self, keep):
+        for average, variable in zip(self.averages, self.variables):
+            average.assign(keep * average + (1.0 - keep) * variable)
+
+    def update(self, frames: int) -> None:
+        """Fold in the weights after a batch of ``frames`` training frames."""
+        import tensorflow as tf
+
+        self._update(tf.constant(math.exp(-frames / self.frames), tf.float32))
+
+    @contextlib.contextmanager
+    def swapped_in(self):
+        """The model holds the average inside the block and its own weights, bit for bit, after it."""
+        raw = [variable.numpy() for variable in self.variables]
+        for average, variable in zip(self.averages, self.variables):
+            variable.assign(average)
+        try:
+            yield
+        finally:
+            for value, variable in zip(raw, self.variables):
+                variable.assign(value)
