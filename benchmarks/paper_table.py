@@ -30,7 +30,7 @@ from model.compare import ComparisonError, compare_runs  # noqa: E402
 from model.config import EvaluateConfig, TrainConfig  # noqa: E402
 from model.evaluate import evaluate_run, per_frame_path  # noqa: E402
 from model.likelihood import VALIDATION_NLL  # noqa: E402
-from model.train import train  # noqa: E402
+from model.train import settings_differences, train  # noqa: E402
 from pipelines.build_records import build_records  # noqa: E402
 from pipelines.records_config import RecordsConfig  # noqa: E402
 
@@ -72,6 +72,18 @@ def needs_training(run: Path, state: dict, config: TrainConfig) -> bool:
             and (run / "checkpoints").is_dir())
 
 
+def recipe(cell: str, seed: int) -> TrainConfig:
+    """The default recipe: no option beyond the cell and the seed (and no sample pictures)."""
+    return TrainConfig(cell=cell, seed=seed, image_every=0)
+
+
+def other_settings(run: Path, config: TrainConfig) -> str:
+    """'' for a run trained with ``config``'s settings, else the ones it was trained with instead
+    (a run of an earlier default), such as 'weight_average_frames 0'."""
+    saved = json.loads((run / "train.json").read_text()) if (run / "train.json").exists() else {}
+    return ", ".join(f"{name} {was}" for name, (was, _) in sorted(settings_differences(saved, config).items()))
+
+
 def run_one(work: Path, dataset: str, cell: str, seed: int, log) -> dict:
     records = work / f"{dataset}-records"
     build_records(records, RecordsConfig(),
@@ -79,11 +91,12 @@ def run_one(work: Path, dataset: str, cell: str, seed: int, log) -> dict:
     run = work / f"{dataset}-{cell}-seed{seed}"
     state_path = run / "state.json"
     state = json.loads(state_path.read_text()) if state_path.exists() else {}
-    config = TrainConfig(cell=cell, seed=seed, image_every=0)
+    config = recipe(cell, seed)
     if needs_training(run, state, config):
         state = train(records, run, config, log=log)
     done = evaluation_made_with(run / "eval-test.json", EVALUATION[dataset], state)
-    return {"state": state, "eval": done or evaluate_run(run, records, EVALUATION[dataset])}
+    return {"state": state, "eval": done or evaluate_run(run, records, EVALUATION[dataset]),
+            "other_settings": other_settings(run, config)}
 
 
 def _ci(figure: dict, name: str, scale: float = 1.0, digits: int = 2) -> str:
@@ -168,10 +181,12 @@ def table(results: dict, work: Path, datasets: list[str], cells: list[str], seed
                 continue
             bound = TrainConfig().epochs
             recipes = {}
-            for run in runs:  # runs stopped by an earlier epoch bound get their own row: a mean mixes no two recipes
-                recipes.setdefault(recipe_bound(run["state"], bound), []).append(run)
-            for epochs_bound, group in sorted(recipes.items(), key=lambda item: item[0] != bound):
-                label = f"{cell}-RBM" + ("" if epochs_bound == bound else f", earlier bound of {epochs_bound} epochs")
+            for run in runs:  # runs of an earlier bound or default get their own row: a mean mixes no two recipes
+                recipes.setdefault((recipe_bound(run["state"], bound), run.get("other_settings", "")), []).append(run)
+            for (epochs_bound, other), group in sorted(recipes.items(), key=lambda item: (item[0][0] != bound,
+                                                                                          item[0][1])):
+                label = (f"{cell}-RBM" + ("" if epochs_bound == bound else f", earlier bound of {epochs_bound} epochs")
+                         + (f", trained with {other}" if other else ""))
                 lines.append(_row(scope, label, group))
             missing = [seed for seed in seeds if (dataset, cell, seed) not in results]
             if missing and (progress := _in_progress(work, dataset, cell, missing)) != "not run yet":
@@ -275,7 +290,8 @@ def main() -> None:
             state = json.loads((run / "state.json").read_text()) if (run / "state.json").exists() else {}
             evaluation = evaluation_made_with(run / "eval-test.json", EVALUATION[dataset], state)
             if evaluation:  # not a run trained on since its evaluation
-                results[(dataset, cell, seed)] = {"state": state, "eval": evaluation}
+                results[(dataset, cell, seed)] = {"state": state, "eval": evaluation,
+                                                  "other_settings": other_settings(run, recipe(cell, seed))}
             continue
         started = time.monotonic()
         results[(dataset, cell, seed)] = run_one(args.work, dataset, cell, seed, log=lambda *_: None)

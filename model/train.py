@@ -73,12 +73,17 @@ def learning_rate_halvings(history: list[dict], criterion: str, after: int) -> i
     return halvings
 
 
+def settings_differences(saved: dict, config: TrainConfig) -> dict[str, tuple]:
+    """{setting: (as the run was trained, as ``config`` asks)} for the settings that make ``saved`` (a run's
+    train.json) a different run from ``config``'s; a setting newer than the run counts as its old behaviour."""
+    saved = {**BEFORE_THEY_EXISTED, **saved}
+    return {k: (saved.get(k), v) for k, v in config.to_dict().items() if k not in EXTENDABLE and saved.get(k) != v}
+
+
 def _differences(run_dir: Path, config: TrainConfig, data: dict) -> list[str]:
     saved = json.loads((run_dir / "train.json").read_text())
     saved_data = json.loads((run_dir / "data.json").read_text()) if (run_dir / "data.json").exists() else {}
-    saved = {**BEFORE_THEY_EXISTED, **saved}  # a run folder older than a setting was trained the old way
-    differences = [f"{k}: {saved.get(k)!r} -> {v!r}" for k, v in config.to_dict().items()
-                   if k not in EXTENDABLE and saved.get(k) != v]
+    differences = [f"{k}: {was!r} -> {now!r}" for k, (was, now) in settings_differences(saved, config).items()]
     if saved_data.get("fingerprint") != data["fingerprint"]:
         differences.append(f"records: {saved_data.get('records')} -> {data['records']}")
     return differences

@@ -71,3 +71,15 @@ def test_a_run_stopped_by_an_earlier_epoch_bound_is_not_averaged_with_the_presen
     assert paper_table.recipe_bound({"finished": "completed", "epoch": 500, "epochs": 500}, 5000) == 500
     assert paper_table.recipe_bound({"finished": "early_stopped", "epoch": 1305, "epochs": 5000}, 5000) == 5000
     assert paper_table.recipe_bound({"finished": None, "epoch": 75, "epochs": 5000}, 5000) == 5000
+
+
+def test_a_run_of_an_earlier_default_is_labelled_with_the_settings_it_was_trained_with(tmp_path):
+    config = paper_table.recipe("gru", 1)
+    (tmp_path / "train.json").write_text(json.dumps(config.to_dict()))
+    assert paper_table.other_settings(tmp_path, config) == ""
+    (tmp_path / "train.json").write_text(json.dumps({**config.to_dict(), "dropout": 0.5, "epochs": 9}))
+    assert paper_table.other_settings(tmp_path, config) == "dropout 0.5"  # an epoch bound is not a recipe
+    older = {k: v for k, v in config.to_dict().items() if k != "batching"}  # from before the setting existed
+    (tmp_path / "train.json").write_text(json.dumps(older))
+    assert paper_table.other_settings(tmp_path, config) == ("" if config.batching == "windows"
+                                                            else "batching windows")
