@@ -83,3 +83,12 @@ def test_a_run_of_an_earlier_default_is_labelled_with_the_settings_it_was_traine
     (tmp_path / "train.json").write_text(json.dumps(older))
     assert paper_table.other_settings(tmp_path, config) == ("" if config.batching == "windows"
                                                             else "batching windows")
+
+
+def test_a_row_in_training_says_where_it_stands_before_and_after_its_first_validation(tmp_path):
+    run = tmp_path / "jsb-gru-seed0"
+    run.mkdir()
+    (run / "state.json").write_text(json.dumps({"epoch": 12, "best_monitor": None, "best_epoch": 0, "finished": None}))
+    assert paper_table._in_progress(tmp_path, "jsb", "gru", [0]) == "seed 0 training: epoch 12, no validation yet"
+    (run / "state.json").write_text(json.dumps({"epoch": 29, "best_monitor": 7.5, "best_epoch": 29, "finished": None}))
+    assert "best validation NLL 7.500 at epoch 29" in paper_table._in_progress(tmp_path, "jsb", "gru", [0, 1])
