@@ -40,10 +40,10 @@ class TrainConfig:
                                   low=0)
     weight_average_frames: int = setting(200_000, "Validate, keep as best and picture an exponential moving average "
                                                   "of the weights with this time constant in training frames (0: the "
-                                                  "weights themselves; the default lowered the test NLL by 0.13 on "
-                                                  "JSB and 0.30 on Nottingham).", low=0)
-    epochs: int = setting(5000, "Most epochs: a safety bound; --patience stops the runs (JSB after about 900-1,300, "
-                                "Nottingham after about 130).", low=1)
+                                                  "weights themselves; the default lowered the paired test NLL of "
+                                                  "every run compared, by 0.02-0.30 nats: docs/recipe.md).", low=0)
+    epochs: int = setting(5000, "Most epochs: a safety bound; --patience stops the runs (JSB after about 900-1,400, "
+                                "Nottingham after about 150).", low=1)
     batching: str = setting("pieces", "pieces: whole pieces batched by length, each trained chunk by chunk of "
                                       "--seq-len frames with the recurrent state carried across chunks (as evaluation "
                                       "runs them); windows: random windows of --seq-len frames, each from the initial "
