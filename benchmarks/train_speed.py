@@ -3,9 +3,9 @@
     python benchmarks/train_speed.py [--steps 12] [--records DIR]
 
 Reports training frames/s (sequence steps consumed per second) for each cell on random frames and
-on real windows (JSB Chorales records built from ../shared/data when no --records is given), the
-achieved FLOP rate, and, measured in the same run, the float32 rate of RBM-shaped products (the
-ceiling). Results go to docs/train-speed.md.
+on real windows (Nottingham records built from ../shared/data when no --records is given), the
+default recipe's real frames/s, the achieved FLOP rate, and, measured in the same run, the float32
+rate of RBM-shaped products (the ceiling). Results go to docs/train-speed.md.
 """
 
 from __future__ import annotations
@@ -135,7 +135,7 @@ def main() -> None:
     for cell in ("rnn", "gru", "lstm"):
         rate, real_share, recipe_batch, chunk = recipe_rate(cell, records)
         same_batch = [tf.cast(tf.random.uniform((recipe_batch, chunk, VISIBLE)) < 0.05, tf.float32) for _ in range(4)]
-        # as many frames as a batch-{b} measurement: a few small steps alone time too briefly to be stable
+        # as many frames as the --batch-size rows: a few small steps alone are timed too briefly to be stable
         synthetic = training_rate(cell, same_batch, recipe_batch, chunk, args.steps * b * t // (recipe_batch * chunk))
         recipe.append((cell, rate, real_share, recipe_batch, chunk, synthetic,
                        next(r[4] for r in rows if r[:4] == (cell, "random", "xorshift", b))))
