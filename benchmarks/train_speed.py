@@ -77,25 +77,28 @@ def recipe_rate(cell: str, records: Path, passes: int = 1) -> tuple[float, float
     computed frames that are real, batch size, chunk)."""
     from model.config import TrainConfig
     from model.train import PieceTrainer
-    from model.weight_average import WeightAverage
+    from model.weight_average import weight_average_for
 
     config = TrainConfig(cell=cell)
     keras.utils.set_random_seed(0)
     model = RnnRbm(hidden=config.hidden, recurrent=config.recurrent, cell=cell, k=config.k)
     model.compile(optimizer=keras.optimizers.Adam(config.learning_rate))
     trainer = PieceTrainer(model, records, config, has_valid=False)
-    average = WeightAverage(model.trainable_variables, config.weight_average_frames) \
-        if config.weight_average_frames else None
-    for _, real in trainer.train_epoch(0, 0):  # compiles every bucket's shapes
-        if average:
-            average.update(real)
-    frames, computed, started = 0, 0, time.perf_counter()
-    for epoch in range(1, 1 + passes):
+    average = weight_average_for(model.trainable_variables, config.weight_average_frames)
+
+    def train_epoch(epoch: int) -> int:
+        """One epoch as `pianorbm train` runs it; returns the real frames trained."""
+        frames = 0
         for metrics, real in trainer.train_epoch(epoch, 0):
             if average:
                 average.update(real)
             frames += real
-    float(metrics["cost"])
+        float(metrics["cost"])
+        return frames
+
+    train_epoch(0)  # compiles every bucket's shapes
+    computed, started = 0, time.perf_counter()
+    frames = sum(train_epoch(epoch) for epoch in range(1, 1 + passes))
     seconds = time.perf_counter() - started
     for epoch in range(1, 1 + passes):
         for rows in trainer.train.epoch(config.seed, epoch):

@@ -26,7 +26,7 @@ from pathlib import Path
 from common.files import write_bytes_atomic, write_json_atomic, write_text_atomic
 from model.config import TrainConfig
 from model.run_folder import RUN_DIRS, RUN_FILES, data_description
-from model.weight_average import WeightAverage
+from model.weight_average import weight_average_for
 from pipelines.roll_figure import roll_figure_png
 from pipelines.records import RecordsError, key_frequencies, load_info
 
@@ -300,8 +300,7 @@ def _train(records_dir: Path, run_dir: Path, config: TrainConfig, info: dict, da
         optimizer = make_optimizer(config)
         model.compile(optimizer=optimizer)
         optimizer.build(model.trainable_variables)
-        average = WeightAverage(model.trainable_variables, config.weight_average_frames) \
-            if config.weight_average_frames else None
+        average = weight_average_for(model.trainable_variables, config.weight_average_frames)
     averaged = {"average": average.checkpoint()} if average else {}
     epoch_var = tf.Variable(0, dtype=tf.int64, name="epoch")
     batch_var = tf.Variable(0, dtype=tf.int64, name="batch_in_epoch")

@@ -63,3 +63,8 @@ class WeightAverage:
         finally:
             for value, variable in zip(raw, self.variables):
                 variable.assign(value)
+
+
+def weight_average_for(variables, frames: int) -> WeightAverage | None:
+    """The average of ``variables`` with time constant ``frames``; None when ``frames`` is 0 (no average)."""
+    return WeightAverage(variables, frames) if frames else None
