@@ -43,7 +43,7 @@ class TrainConfig:
                                                   "weights themselves; the default lowered the paired test NLL of "
                                                   "every run compared, by 0.02-0.30 nats: docs/recipe.md).", low=0)
     epochs: int = setting(5000, "Most epochs: a safety bound; --patience stops the runs (JSB after about 900-1,400, "
-                                "Nottingham after about 150).", low=1)
+                                "Nottingham after about 120-160).", low=1)
     batching: str = setting("pieces", "pieces: whole pieces batched by length, each trained chunk by chunk of "
                                       "--seq-len frames with the recurrent state carried across chunks (as evaluation "
                                       "runs them); windows: random windows of --seq-len frames, each from the initial "
