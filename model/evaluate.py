@@ -120,6 +120,20 @@ def _named_mean(name: str, values: np.ndarray, lengths: list[int], seed: int) ->
     return {name: mean["mean"], f"{name}_ci95": mean["ci95"]}
 
 
+def floor_figures(records_dir: Path, frames: np.ndarray, lengths: list[int], seed: int = 0) -> dict:
+    """The two floors' NLL and accuracies, with intervals over pieces, on ``frames`` (pieces of ``lengths``
+    concatenated), fitted on the train split of ``records_dir``."""
+    frequencies = key_frequencies(load_info(records_dir), "train")
+    train_frames, train_lengths = split_frames(records_dir, "train")
+    previous_model = PreviousFrameModel(train_frames, train_lengths, frequencies)
+    copy_accuracy, copy_counts = copy_previous_accuracy(frames, lengths)
+    random_accuracy, random_counts = bernoulli_accuracy(frames, frequencies, seed=seed)
+    return {"independent_keys": _figures(bernoulli_nll(frames, frequencies), random_accuracy, random_counts,
+                                         lengths, seed),
+            "previous_frame": _figures(previous_model.nll(frames, lengths), copy_accuracy, copy_counts, lengths,
+                                       seed)}
+
+
 def _combined_error(errors: np.ndarray) -> float:
     """Standard error of a mean over frames from the frames' own AIS errors."""
     return float(math.sqrt((errors ** 2).sum()) / len(errors))
@@ -167,7 +181,6 @@ def evaluate_run(run_dir: Path, records_dir: Path | None, config: EvaluateConfig
         model = load_run_model(run_dir, config.weights)
     except (RunFolderError, RecordsError) as err:
         raise EvaluationError(str(err)) from err
-    frequencies = key_frequencies(info, "train")
     started = time.monotonic()
     frames, visible_bias, hidden_bias, lengths, pieces = frames_and_biases(
         model, records_dir, config.split, config.batch_size, max_pieces=config.pieces)
@@ -200,11 +213,8 @@ def evaluate_run(run_dir: Path, records_dir: Path | None, config: EvaluateConfig
     accuracy, likely_accuracy = np.concatenate(accuracy), np.concatenate(likely_accuracy)
     offsets = np.cumsum([0] + lengths)
     per_sequence = [nll_all[a:b].mean() for a, b in zip(offsets[:-1], offsets[1:]) if b > a]
-    train_frames, train_lengths = split_frames(records_dir, "train")
-    previous_model = PreviousFrameModel(train_frames, train_lengths, frequencies)
-    copy_accuracy, copy_counts = copy_previous_accuracy(frames, lengths)
-    random_accuracy, random_counts = bernoulli_accuracy(frames, frequencies, seed=config.seed)
-    random_nll = bernoulli_nll(frames, frequencies)
+    copy_accuracy, _ = copy_previous_accuracy(frames, lengths)
+    floors = floor_figures(records_dir, frames, lengths, config.seed)
     benchmark = benchmark_name(info)
     result = {
         "stage": "evaluate",
@@ -225,12 +235,8 @@ def evaluate_run(run_dir: Path, records_dir: Path | None, config: EvaluateConfig
         "nll_by_position": _by_position(nll_all, lengths, config.seed),
         **(_reverse_figures(reverse_all, np.concatenate(reverse_errors), nll_all, lengths, config.seed)
            if config.reverse_ais else {}),
-        "floors": {
-            "independent_keys": _figures(random_nll, random_accuracy, random_counts, lengths, config.seed),
-            "previous_frame": _figures(previous_model.nll(frames, lengths), copy_accuracy, copy_counts, lengths,
-                                       config.seed),
-        },
-        "bernoulli_nll": float(random_nll.mean()),
+        "floors": floors,
+        "bernoulli_nll": floors["independent_keys"]["nll"],
         "benchmark": benchmark,
         "published": PUBLISHED_NLL.get(benchmark or "", {}),
         "published_accuracy": PUBLISHED_ACCURACY.get(benchmark or "", {}),

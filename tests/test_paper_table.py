@@ -59,6 +59,8 @@ def test_the_committed_runs_regenerate_the_table(tmp_path):
         first_frames = json.loads((work / name / "eval-test.json").read_text())["nll_by_position"]["frames_1_100"]
         assert f"{first_frames['nll']:.2f} [" in text, name
     assert "RNN-RBM, published" in text and "floor: previous frame" in text
+    whole_split = text.split("## The subset of test pieces against the whole test split")[1].split("## ")[0]
+    assert "| Nottingham (40 / 170 pieces) | floor: previous frame |" in whole_split  # the subset's floors measured
     for name in evaluated:  # every cell evaluated beside the rnn run of its seed is paired with it
         dataset, cell, seed = name.rsplit("-", 2)
         rnn = work / f"{dataset}-rnn-{seed}"
@@ -94,7 +96,7 @@ def test_a_row_in_training_says_where_it_stands_before_and_after_its_first_valid
     assert "best validation NLL 7.500 at epoch 29" in paper_table._in_progress(tmp_path, "jsb", "gru", [0, 1])
 
 
-def test_the_goals_are_judged_on_seed_means_of_the_present_recipe_only():
+def test_the_goals_are_judged_on_seed_means_of_the_present_recipe_only(tmp_path):
     def run(nll, over, lo, epochs_bound=5000, other=""):
         return {"state": {"finished": "early_stopped", "epoch": 100, "epochs": epochs_bound},
                 "other_settings": other,
@@ -104,9 +106,26 @@ def test_the_goals_are_judged_on_seed_means_of_the_present_recipe_only():
     results = {("jsb", "rnn", 0): run(6.40, -0.02, -0.03), ("jsb", "rnn", 1): run(6.52, -0.01, -0.02),
                ("jsb", "gru", 0): run(5.10, 0.02, 0.01), ("jsb", "gru", 1): run(5.20, 0.01, -0.01),
                ("jsb", "lstm", 0): run(4.00, 0.05, 0.04, other="dropout 0.5")}  # an earlier default: not judged
-    text = "\n".join(paper_table.goals_table(results, ["jsb"], ["rnn", "gru", "lstm"], [0, 1]))
+    text = "\n".join(paper_table.goals_table(results, tmp_path, ["jsb"], ["rnn", "gru", "lstm"], [0, 1]))
     assert "| rnn test NLL <= 6.45 (3 % above the published RNN-RBM) | 6.46 (6.40, 6.52) [6.20, 6.60] | no |" in text
     assert "| gru: 5.15 (5.10, 5.20) [4.90, 5.30] | yes |" in text
     assert "| rnn: expected accuracy above the copy-previous floor (paired) | -1.5 points" in text
     assert "the interval is above zero for 1 of 2 seeds |" in text
     assert "lstm" not in text
+
+
+def test_a_whole_split_evaluation_counts_only_with_the_tables_ais_settings_and_the_present_weights(tmp_path):
+    run = tmp_path / "nottingham-rnn-seed0"
+    run.mkdir()
+    state = {"epoch": 150}
+    results = {("nottingham", "rnn", 0): {"state": state, "eval": {}}}
+    whole = {**asdict(paper_table.EVALUATION["nottingham"]), "pieces": None}
+    path = run / paper_table.WHOLE_SPLIT_EVALUATION
+    assert paper_table.whole_split_evaluation(tmp_path, "nottingham", "rnn", 0, results) is None
+    path.write_text(json.dumps({"settings": whole, "trained": {"epoch": 150}, "nll": 2.4}))
+    assert paper_table.whole_split_evaluation(tmp_path, "nottingham", "rnn", 0, results)["nll"] == 2.4
+    assert paper_table.whole_split_evaluation(tmp_path, "nottingham", "rnn", 1, results) is None  # no such row
+    path.write_text(json.dumps({"settings": {**whole, "ais_betas": 500}, "trained": {"epoch": 150}}))
+    assert paper_table.whole_split_evaluation(tmp_path, "nottingham", "rnn", 0, results) is None
+    path.write_text(json.dumps({"settings": whole, "trained": {"epoch": 120}}))  # of earlier weights
+    assert paper_table.whole_split_evaluation(tmp_path, "nottingham", "rnn", 0, results) is None
