@@ -437,7 +437,7 @@ def main() -> None:
         "([ais-check.md](ais-check.md)). JSB: the whole test split, 16 chains x 500 temperatures (the bracket "
         "closes to 0.01-0.06 nats: the longer-trained rnn models are sharper). Nottingham: its sharper models need long schedules, so the first 40 test "
         "pieces by name (test/0000 to test/0039 of 170) at 2 chains x 16,000 temperatures; the floors in "
-        "its rows are computed on the same pieces. Expected accuracy: for each time step, ACC = TP / (TP + FP + FN) "
+        "its rows are computed on the same pieces, which are not a sample of the split (their section below compares the two). Expected accuracy: for each time step, ACC = TP / (TP + FP + FN) "
         "averaged over samples of p(v_t | v_<t) (8 chains per frame started from the previous true frame, 50 "
         "burn-in steps, 25 samples each), then averaged over time steps (the benchmark's rule); pooled accuracy is "
         "Bay et al.'s sum TP / sum (TP + FP + FN); 'keys with p > 1/2' is the ACC of a deterministic prediction "
