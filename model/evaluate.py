@@ -120,13 +120,15 @@ def _named_mean(name: str, values: np.ndarray, lengths: list[int], seed: int) ->
     return {name: mean["mean"], f"{name}_ci95": mean["ci95"]}
 
 
-def floor_figures(records_dir: Path, frames: np.ndarray, lengths: list[int], seed: int = 0) -> dict:
+def floor_figures(records_dir: Path, frames: np.ndarray, lengths: list[int], seed: int = 0,
+                  copy: tuple[np.ndarray, np.ndarray] | None = None) -> dict:
     """The two floors' NLL and accuracies, with intervals over pieces, on ``frames`` (pieces of ``lengths``
-    concatenated), fitted on the train split of ``records_dir``."""
+    concatenated), fitted on the train split of ``records_dir``; ``copy``: copy_previous_accuracy's result
+    for these frames, when the caller has it already."""
     frequencies = key_frequencies(load_info(records_dir), "train")
     train_frames, train_lengths = split_frames(records_dir, "train")
     previous_model = PreviousFrameModel(train_frames, train_lengths, frequencies)
-    copy_accuracy, copy_counts = copy_previous_accuracy(frames, lengths)
+    copy_accuracy, copy_counts = copy or copy_previous_accuracy(frames, lengths)
     random_accuracy, random_counts = bernoulli_accuracy(frames, frequencies, seed=seed)
     return {"independent_keys": _figures(bernoulli_nll(frames, frequencies), random_accuracy, random_counts,
                                          lengths, seed),
@@ -213,8 +215,9 @@ def evaluate_run(run_dir: Path, records_dir: Path | None, config: EvaluateConfig
     accuracy, likely_accuracy = np.concatenate(accuracy), np.concatenate(likely_accuracy)
     offsets = np.cumsum([0] + lengths)
     per_sequence = [nll_all[a:b].mean() for a, b in zip(offsets[:-1], offsets[1:]) if b > a]
-    copy_accuracy, _ = copy_previous_accuracy(frames, lengths)
-    floors = floor_figures(records_dir, frames, lengths, config.seed)
+    copy = copy_previous_accuracy(frames, lengths)
+    copy_accuracy = copy[0]
+    floors = floor_figures(records_dir, frames, lengths, config.seed, copy=copy)
     benchmark = benchmark_name(info)
     result = {
         "stage": "evaluate",
