@@ -59,8 +59,9 @@ def test_the_committed_runs_regenerate_the_table(tmp_path):
         first_frames = json.loads((work / name / "eval-test.json").read_text())["nll_by_position"]["frames_1_100"]
         assert f"{first_frames['nll']:.2f} [" in text, name
     assert "RNN-RBM, published" in text and "floor: previous frame" in text
-    whole_split = text.split("## The subset of test pieces against the whole test split")[1].split("## ")[0]
-    assert "| Nottingham (40 / 170 pieces) | floor: previous frame |" in whole_split  # the subset's floors measured
+    subset = text.split("## The earlier subset of test pieces against the whole test split")[1].split("## ")[0]
+    assert "| Nottingham (40 / 170 pieces) | floor: previous frame |" in subset  # the subset's floors measured
+    assert "(first 40 of 170 test pieces" not in text  # the table itself scores the whole split
     for name in evaluated:  # every cell evaluated beside the rnn run of its seed is paired with it
         dataset, cell, seed = name.rsplit("-", 2)
         rnn = work / f"{dataset}-rnn-{seed}"
@@ -114,18 +115,21 @@ def test_the_goals_are_judged_on_seed_means_of_the_present_recipe_only(tmp_path)
     assert "lstm" not in text
 
 
-def test_a_whole_split_evaluation_counts_only_with_the_tables_ais_settings_and_the_present_weights(tmp_path):
+def test_an_earlier_subset_evaluation_counts_only_with_its_settings_and_the_present_weights(tmp_path):
     run = tmp_path / "nottingham-rnn-seed0"
     run.mkdir()
-    state = {"epoch": 150}
-    results = {("nottingham", "rnn", 0): {"state": state, "eval": {}}}
-    whole = {**asdict(paper_table.EVALUATION["nottingham"]), "pieces": None}
-    path = run / paper_table.WHOLE_SPLIT_EVALUATION
-    assert paper_table.whole_split_evaluation(tmp_path, "nottingham", "rnn", 0, results) is None
-    path.write_text(json.dumps({"settings": whole, "trained": {"epoch": 150}, "nll": 2.4}))
-    assert paper_table.whole_split_evaluation(tmp_path, "nottingham", "rnn", 0, results)["nll"] == 2.4
-    assert paper_table.whole_split_evaluation(tmp_path, "nottingham", "rnn", 1, results) is None  # no such row
-    path.write_text(json.dumps({"settings": {**whole, "ais_betas": 500}, "trained": {"epoch": 150}}))
-    assert paper_table.whole_split_evaluation(tmp_path, "nottingham", "rnn", 0, results) is None
-    path.write_text(json.dumps({"settings": whole, "trained": {"epoch": 120}}))  # of earlier weights
-    assert paper_table.whole_split_evaluation(tmp_path, "nottingham", "rnn", 0, results) is None
+    results = {("nottingham", "rnn", 0): {"state": {"epoch": 150}, "eval": {}}}
+    name, config = paper_table.SUBSET_EVALUATION["nottingham"]
+    subset = asdict(config)
+    assert subset["pieces"] == 40 and paper_table.EVALUATION["nottingham"].pieces is None  # the table: whole split
+    path = run / name
+    assert paper_table.subset_evaluation(tmp_path, "nottingham", "rnn", 0, results) is None
+    path.write_text(json.dumps({"settings": subset, "trained": {"epoch": 150}, "pieces_scored": ["a"], "nll": 2.4}))
+    assert paper_table.subset_evaluation(tmp_path, "nottingham", "rnn", 0, results)["nll"] == 2.4
+    assert paper_table.subset_evaluation(tmp_path, "nottingham", "rnn", 1, results) is None  # no such row
+    assert paper_table.subset_evaluation(tmp_path, "jsb", "rnn", 0, results) is None  # no subset for JSB
+    path.write_text(json.dumps({"settings": {**subset, "ais_betas": 500}, "trained": {"epoch": 150},
+                                "pieces_scored": ["a"]}))
+    assert paper_table.subset_evaluation(tmp_path, "nottingham", "rnn", 0, results) is None
+    path.write_text(json.dumps({"settings": subset, "trained": {"epoch": 120}, "pieces_scored": ["a"]}))
+    assert paper_table.subset_evaluation(tmp_path, "nottingham", "rnn", 0, results) is None  # earlier weights
