@@ -255,7 +255,7 @@ def _seeds_text(runs: list[dict], pick) -> str:
     return ", ".join(f"{pick(run['eval']):.2f}" for run in runs)
 
 
-def goals_table(results: dict, work: Path, datasets: list[str], cells: list[str], seeds: list[int]) -> list[str]:
+def goals_table(results: dict, datasets: list[str], cells: list[str], seeds: list[int]) -> list[str]:
     """Issue 12's goals against the present recipe's rows: seed means, each seed, and the first seed's interval."""
     lines = ["| dataset | goal | measured: mean (each seed) [95 % CI over pieces, first seed] | reached |",
              "|---|---|---|---|"]
@@ -436,7 +436,7 @@ def main() -> None:
         "Issue 12's goals, like for like, against the rows of the present default (seed means; the intervals "
         "are over test pieces, of the first seed, and paired with the floor on the same frames).",
         "",
-        *goals_table(results, args.work, datasets, cells, seeds),
+        *goals_table(results, datasets, cells, seeds),
         "",
         "## The earlier subset of test pieces against the whole test split",
         "",
