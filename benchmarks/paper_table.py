@@ -119,14 +119,6 @@ def _mean(values: list[float]) -> float:
     return sum(values) / len(values)
 
 
-def _scope(evaluation: dict, dataset: str) -> str:
-    """The dataset's name, with the pieces scored when they are not the whole split."""
-    whole = evaluation.get("sequences_in_split") or evaluation["sequences"]
-    if evaluation["sequences"] < whole:
-        return f"{DATASETS[dataset]} (first {evaluation['sequences']} of {whole} test pieces by name)"
-    return DATASETS[dataset]
-
-
 def _over_floor(evaluation: dict) -> str:
     """The accuracies minus the copy floor's with their paired intervals (of one seed)."""
     over = evaluation.get("over_copy_floor")
@@ -185,7 +177,7 @@ def table(results: dict, work: Path, datasets: list[str], cells: list[str], seed
     for dataset in datasets:
         done = [(cell, [results[(dataset, cell, s)] for s in seeds if (dataset, cell, s) in results]) for cell in cells]
         first = next((runs[0]["eval"] for _, runs in done if runs), None)
-        scope = _scope(first, dataset) if first else DATASETS[dataset]
+        scope = DATASETS[dataset]
         for cell, runs in done:
             if not runs:
                 progress = _in_progress(work, dataset, cell, seeds)
@@ -238,7 +230,7 @@ def position_table(results: dict, datasets: list[str], cells: list[str], seeds: 
                         continue
                     reversed_part = reverse.get(name, {})
                     cells_text.append(_nll_text(part, reversed_part["nll"] if reversed_part.get("frames") else None))
-                lines.append(f"| {_scope(run['eval'], dataset)} | {cell}, seed {seed} | {cells_text[0]} | "
+                lines.append(f"| {DATASETS[dataset]} | {cell}, seed {seed} | {cells_text[0]} | "
                              f"{cells_text[1]} | {parts['frames_1_100']['frames']:,} / "
                              f"{parts['frames_101_on'].get('frames', 0):,} |")
     return lines
@@ -490,8 +482,7 @@ def main() -> None:
         *[f"pianorbm train {d}-records {d}-{c}-seed{s} --cell {c} --seed {s}" for c in cells for d in datasets
           for s in seeds],
         *[f"pianorbm evaluate {d}-{c}-seed{s} --ais-chains {EVALUATION[d].ais_chains} "
-          f"--ais-betas {EVALUATION[d].ais_betas}"
-          + (f" --pieces {EVALUATION[d].pieces}" if EVALUATION[d].pieces else "") for c in cells for d in datasets
+          f"--ais-betas {EVALUATION[d].ais_betas}" for c in cells for d in datasets
           for s in seeds],
         "```",
         "",

@@ -215,9 +215,8 @@ def evaluate_run(run_dir: Path, records_dir: Path | None, config: EvaluateConfig
     accuracy, likely_accuracy = np.concatenate(accuracy), np.concatenate(likely_accuracy)
     offsets = np.cumsum([0] + lengths)
     per_sequence = [nll_all[a:b].mean() for a, b in zip(offsets[:-1], offsets[1:]) if b > a]
-    copy = copy_previous_accuracy(frames, lengths)
-    copy_accuracy = copy[0]
-    floors = floor_figures(records_dir, frames, lengths, config.seed, copy=copy)
+    copy_accuracy, copy_counts = copy_previous_accuracy(frames, lengths)
+    floors = floor_figures(records_dir, frames, lengths, config.seed, copy=(copy_accuracy, copy_counts))
     benchmark = benchmark_name(info)
     result = {
         "stage": "evaluate",
