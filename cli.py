@@ -9,6 +9,17 @@ logging held back unless ``-v``.
 
 from __future__ import annotations
 
+if __name__ == "__main__" and not __package__:  # `python cli.py`: this checkout is the package pianorbm
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    _root = Path(__file__).resolve().parent
+    _spec = importlib.util.spec_from_file_location("pianorbm", _root / "__init__.py",
+                                                   submodule_search_locations=[str(_root)])
+    sys.modules["pianorbm"] = importlib.util.module_from_spec(_spec)
+    _spec.loader.exec_module(sys.modules["pianorbm"])
+
 import logging
 import os
 import sys
@@ -17,10 +28,10 @@ from pathlib import Path
 
 import click
 
-from common.settings import SettingsError, click_options
-from curate.config import CurateConfig
-from model.config import EvaluateConfig, SampleConfig, TrainConfig
-from pipelines.records_config import RecordsConfig
+from pianorbm.common.settings import SettingsError, click_options
+from pianorbm.curate.config import CurateConfig
+from pianorbm.model.config import EvaluateConfig, SampleConfig, TrainConfig
+from pianorbm.rolls.records_config import RecordsConfig
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
 
@@ -79,7 +90,7 @@ def _import_tensorflow() -> None:
         import tensorflow  # noqa: F401
 
         return
-    from common.quiet import stderr_held_back
+    from pianorbm.common.quiet import stderr_held_back
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     with stderr_held_back():
@@ -162,7 +173,7 @@ def corpus_command(source: str, query: str, dst: Path, mode: str, jobs: int | No
     (beethoven/opus18*) or a path prefix (schumann_clara). Works that fail to export are reported
     and skipped; works already in DST are not redone.
     """
-    from curate.music21_corpus import export_corpus
+    from pianorbm.curate.music21_corpus import export_corpus
 
     with _reported(LookupError):
         result = export_corpus(query, dst, mode=mode, jobs=jobs, progress=_progress_bar("export"))
@@ -203,17 +214,17 @@ def curate_command(src: str, dst: str, jobs: int | None, manifest_format: str, r
     (with --runner every file is examined again).
     """
     config = _settings(CurateConfig, settings)
-    from common.storage import is_url
-    from curate.curation import CurationSetupError, curate_folder
-    from curate.manifest import summary_table
+    from pianorbm.common.storage import is_url
+    from pianorbm.curate.curation import CurationSetupError, curate_folder
+    from pianorbm.curate.manifest import summary_table
 
     if not runner and (is_url(src) or is_url(dst)):
         raise click.UsageError("URL folders need --runner (Beam's filesystems read and write them)")
     if not runner and not Path(src).is_dir():
         raise click.UsageError(f"SRC {src} does not exist or is not a folder")
     if runner:
-        from pipelines.beam_curate import curate_with_beam
-        from pipelines.beam_support import BeamSetupError
+        from pianorbm.curate.beam_curation import curate_with_beam
+        from pianorbm.common.beam import BeamSetupError
 
         Output.log(f"curating on Apache Beam ({runner})")
         with _reported(CurationSetupError, BeamSetupError):
@@ -251,7 +262,7 @@ def build_records_command(paths, pickle_path, jobs, runner, beam_options, **sett
         raise click.UsageError("with --from-pickle give only OUT_DIR")
     if pickle_path is None and len(paths) != 2:
         raise click.UsageError("give CLEAN_DIR and OUT_DIR (or --from-pickle PICKLE OUT_DIR)")
-    from common.storage import is_url
+    from pianorbm.common.storage import is_url
 
     if not runner and any(is_url(path) for path in paths):
         raise click.UsageError("URL folders need --runner (Beam's filesystems read and write them)")
@@ -259,8 +270,8 @@ def build_records_command(paths, pickle_path, jobs, runner, beam_options, **sett
         raise click.UsageError(f"CLEAN_DIR {paths[0]} does not exist or is not a folder")
     config = _settings(RecordsConfig, settings)
     _import_tensorflow()
-    from pipelines.beam_support import BeamSetupError
-    from pipelines.build_records import BuildError, build_records
+    from pianorbm.common.beam import BeamSetupError
+    from pianorbm.rolls.build_records import BuildError, build_records
 
     if runner:
         Output.log(f"building records on Apache Beam ({runner})")
@@ -293,12 +304,12 @@ def train_command(records_dir: Path, run_dir: Path, restart: bool, **settings) -
     sample pictures. Run the same command again after an interruption to resume.
     """
     config = _settings(TrainConfig, settings)
-    from pipelines.records import RecordsError, load_info
+    from pianorbm.rolls.records import RecordsError, load_info
 
     with _reported(RecordsError):
         load_info(records_dir)
     _import_tensorflow()
-    from model.train import TrainingError, train
+    from pianorbm.model.train import TrainingError, train
 
     with _reported(TrainingError):
         state = train(records_dir, run_dir, config, restart=restart, log=Output.log)
@@ -310,7 +321,7 @@ def train_command(records_dir: Path, run_dir: Path, restart: bool, **settings) -
 
 def _list_pretrained(ctx, param, value):
     if value and not ctx.resilient_parsing:
-        from model.pretrained import listing
+        from pianorbm.model.pretrained import listing
 
         click.echo(listing())
         ctx.exit()
@@ -330,12 +341,12 @@ def sample_command(run: str, out_dir: Path, **settings) -> None:
     ships with pianorbm (--list-pretrained), which samples with no training at all.
     """
     config = _settings(SampleConfig, settings)
-    from model.run_folder import RunFolderError, check_source
+    from pianorbm.model.run_folder import RunFolderError, check_source
 
     with _reported(RunFolderError):
         check_source(run)
     _import_tensorflow()
-    from model.sample import SampleError, sample_run
+    from pianorbm.model.sample import SampleError, sample_run
 
     with _reported(SampleError):
         summary = sample_run(run, out_dir, config)
@@ -366,12 +377,12 @@ def evaluate_command(run_dir: Path, records_dir: Path | None, **settings) -> Non
     figures for a standard benchmark) and writes RUN_DIR/eval-<split>.json.
     """
     config = _settings(EvaluateConfig, settings)
-    from model.run_folder import RunFolderError, check_source
+    from pianorbm.model.run_folder import RunFolderError, check_source
 
     with _reported(RunFolderError):
         check_source(run_dir)
     _import_tensorflow()
-    from model.evaluate import EvaluationError, evaluate_run, result_table
+    from pianorbm.model.evaluate import EvaluationError, evaluate_run, result_table
 
     with _reported(EvaluationError):
         result = evaluate_run(run_dir, records_dir, config, progress=_progress_bar("evaluate", "frame"))
@@ -390,7 +401,7 @@ def compare_command(run_a: Path, run_b: Path, split: str) -> None:
     Reads the per-frame figures `pianorbm evaluate` keeps beside eval-<split>.json; both runs must
     have been evaluated on the same pieces (same records, split and --pieces).
     """
-    from model.compare import ComparisonError, compare_runs, comparison_table
+    from pianorbm.model.compare import ComparisonError, compare_runs, comparison_table
 
     with _reported(ComparisonError):
         result = compare_runs(run_a, run_b, split)
@@ -409,7 +420,7 @@ def export_command(run_dir: Path, model_file: Path, weights: str) -> None:
     `pianorbm sample MODEL_FILE OUT` samples from it, and keras.saving.load_model reads it after
     `import model.rnn_rbm`.
     """
-    from model.run_folder import RunFolderError, check_model_file_name, check_source
+    from pianorbm.model.run_folder import RunFolderError, check_model_file_name, check_source
 
     try:
         check_model_file_name(model_file)
@@ -418,7 +429,7 @@ def export_command(run_dir: Path, model_file: Path, weights: str) -> None:
     with _reported(RunFolderError):
         check_source(run_dir)
     _import_tensorflow()
-    from model.export import export_run
+    from pianorbm.model.export import export_run
 
     with _reported(RunFolderError):
         export_run(run_dir, model_file, weights)
@@ -439,12 +450,12 @@ def pipeline_command(config: Path | None, out: Path | None) -> None:
     inputs and settings are skipped, so a rerun after an interruption or a config change does only
     what is needed. Writes OUT/report.html.
     """
-    from pipelines.pipeline_config import PipelineConfigError, load_pipeline_config
+    from pianorbm.pipelines.pipeline_config import PipelineConfigError, load_pipeline_config
 
     with _reported(PipelineConfigError):
         settings = load_pipeline_config(config, out)
     _import_tensorflow()
-    from pipelines.pipeline import PipelineError, run_pipeline
+    from pianorbm.pipelines.pipeline import PipelineError, run_pipeline
 
     with _reported(PipelineError):
         result = run_pipeline(settings, log=Output.log, progress=_progress_bar)

@@ -15,17 +15,16 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
 
 from benchmarks_common import write_report  # noqa: E402
-from model.accuracy import expected_accuracy, pooled_accuracy  # noqa: E402
-from model.config import EvaluateConfig  # noqa: E402
-from model.floors import previous_frames  # noqa: E402
-from model.likelihood import CHUNK, frames_and_biases  # noqa: E402
-from model.run_folder import load_run_model, read_data  # noqa: E402
+from pianorbm.model.accuracy import expected_accuracy, pooled_accuracy  # noqa: E402
+from pianorbm.model.config import EvaluateConfig  # noqa: E402
+from pianorbm.model.floors import previous_frames  # noqa: E402
+from pianorbm.model.likelihood import CHUNK, frames_and_biases  # noqa: E402
+from pianorbm.model.run_folder import load_run_model, read_data  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SETTINGS = [(2, 10, 5), (4, 25, 10), (8, 50, 25), (16, 100, 50), (16, 400, 100)]  # chains, burn-in, samples

@@ -23,15 +23,14 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchmarks_common import write_report  # noqa: E402
 
-from curate.config import CurateConfig  # noqa: E402
-from curate.curation import curate_folder  # noqa: E402
-from curate.file_curation import parse_song  # noqa: E402
-from curate.midi_write import encode_varlen  # noqa: E402
+from pianorbm.curate.config import CurateConfig  # noqa: E402
+from pianorbm.curate.curation import curate_folder  # noqa: E402
+from pianorbm.curate.file_curation import parse_song  # noqa: E402
+from pianorbm.curate.midi_write import encode_varlen  # noqa: E402
 
 TICKS_PER_BEAT = 480
 

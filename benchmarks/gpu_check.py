@@ -24,7 +24,6 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 CELLS = ("rnn", "gru", "lstm")
@@ -35,7 +34,7 @@ def _train_rate(device: str, cell: str, batch: int, seconds: float) -> tuple[flo
     import keras
     import tensorflow as tf
 
-    from model.rnn_rbm import RnnRbm
+    from pianorbm.model.rnn_rbm import RnnRbm
 
     with tf.device(device):
         keras.utils.set_random_seed(0)
@@ -59,8 +58,8 @@ def _train_rate(device: str, cell: str, batch: int, seconds: float) -> tuple[flo
 def _sample_rate(device: str, cell: str, outputs: int) -> float:
     import tensorflow as tf
 
-    from model.generate import generate_rolls
-    from model.rnn_rbm import RnnRbm
+    from pianorbm.model.generate import generate_rolls
+    from pianorbm.model.rnn_rbm import RnnRbm
 
     with tf.device(device):
         model = RnnRbm(hidden=150, recurrent=100, cell=cell)

@@ -16,13 +16,12 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
-from common.files import write_json_atomic  # noqa: E402
-from model.export import export_run  # noqa: E402
-from model.pretrained import PRETRAINED_DIR  # noqa: E402
-from model.sample import data_rolls  # noqa: E402
-from pipelines.music_stats import set_statistics, shippable  # noqa: E402
+from pianorbm.common.files import write_json_atomic  # noqa: E402
+from pianorbm.model.export import export_run  # noqa: E402
+from pianorbm.model.pretrained import PRETRAINED_DIR  # noqa: E402
+from pianorbm.model.sample import data_rolls  # noqa: E402
+from pianorbm.rolls.music_stats import set_statistics, shippable  # noqa: E402
 
 NAMES = {"jsb": ("jsb-chorales", "Bach chorales, JSB Chorales benchmark (Boulanger-Lewandowski et al. 2012), "
                                  "quarter-note frames, pieces in C major / C minor"),

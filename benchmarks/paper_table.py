@@ -22,17 +22,16 @@ from dataclasses import asdict
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchmarks_common import write_report  # noqa: E402
-from model.compare import ComparisonError, compare_runs  # noqa: E402
-from model.config import EvaluateConfig, TrainConfig  # noqa: E402
-from model.evaluate import evaluate_run, per_frame_path  # noqa: E402
-from model.likelihood import VALIDATION_NLL  # noqa: E402
-from model.train import settings_differences, train  # noqa: E402
-from pipelines.build_records import build_records  # noqa: E402
-from pipelines.records_config import RecordsConfig  # noqa: E402
+from pianorbm.model.compare import ComparisonError, compare_runs  # noqa: E402
+from pianorbm.model.config import EvaluateConfig, TrainConfig  # noqa: E402
+from pianorbm.model.evaluate import evaluate_run, per_frame_path  # noqa: E402
+from pianorbm.model.likelihood import VALIDATION_NLL  # noqa: E402
+from pianorbm.model.train import settings_differences, train  # noqa: E402
+from pianorbm.rolls.build_records import build_records  # noqa: E402
+from pianorbm.rolls.records_config import RecordsConfig  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DATASETS = {"jsb": "JSB Chorales", "nottingham": "Nottingham"}

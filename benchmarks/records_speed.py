@@ -21,16 +21,15 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchmarks_common import write_report  # noqa: E402
 
-from curate.file_curation import parse_song  # noqa: E402
-from pipelines.build_records import build_records  # noqa: E402
-from pipelines.records_config import RecordsConfig  # noqa: E402
-from pipelines.dataset import make_dataset  # noqa: E402
-from pipelines.keys import estimate_key  # noqa: E402
+from pianorbm.curate.file_curation import parse_song  # noqa: E402
+from pianorbm.rolls.build_records import build_records  # noqa: E402
+from pianorbm.rolls.records_config import RecordsConfig  # noqa: E402
+from pianorbm.rolls.dataset import make_dataset  # noqa: E402
+from pianorbm.rolls.keys import estimate_key  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -58,7 +57,7 @@ def reader_rates(records: Path) -> dict:
 def key_comparison(count: int) -> dict:
     from music21 import converter
 
-    from curate.music21_corpus import export_corpus
+    from pianorbm.curate.music21_corpus import export_corpus
 
     work = Path(tempfile.mkdtemp(prefix="pianorbm-keys-"))
     export_corpus("bach/chorales", work, jobs=os.cpu_count(), timeout_s=300)

@@ -17,14 +17,13 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import tensorflow as tf  # noqa: E402
 
 from benchmarks_common import matmul_ceiling, write_report  # noqa: E402
-from model.generate import generate_rolls  # noqa: E402
-from model.rnn_rbm import RnnRbm  # noqa: E402
+from pianorbm.model.generate import generate_rolls  # noqa: E402
+from pianorbm.model.rnn_rbm import RnnRbm  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 K, STEPS = 25, 256

@@ -26,18 +26,17 @@ from pathlib import Path
 
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchmarks_common import write_report  # noqa: E402
 from curate_speed import synthetic_song  # noqa: E402
 
-from curate.config import CurateConfig  # noqa: E402
-from curate.curation import curate_folder, find_inputs  # noqa: E402
-from curate.manifest import read_manifest, rows_to_frame  # noqa: E402
-from pipelines.beam_curate import curate_with_beam  # noqa: E402
-from pipelines.build_records import build_records  # noqa: E402
-from pipelines.records_config import RecordsConfig  # noqa: E402
+from pianorbm.curate.config import CurateConfig  # noqa: E402
+from pianorbm.curate.curation import curate_folder, find_inputs  # noqa: E402
+from pianorbm.curate.manifest import read_manifest, rows_to_frame  # noqa: E402
+from pianorbm.curate.beam_curation import curate_with_beam  # noqa: E402
+from pianorbm.rolls.build_records import build_records  # noqa: E402
+from pianorbm.rolls.records_config import RecordsConfig  # noqa: E402
 
 CORPORA = {"Lakh MIDI (176,000 files)": 176_000, "1,000,000 files": 1_000_000}
 WORKERS = (1, 16, 64, 256)

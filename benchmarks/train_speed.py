@@ -19,17 +19,16 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from benchmarks_common import matmul_ceiling, write_report  # noqa: E402
-from model.rnn_rbm import RnnRbm  # noqa: E402
-from pipelines.build_records import build_records  # noqa: E402
-from pipelines.records_config import RecordsConfig  # noqa: E402
-from pipelines.dataset import make_dataset  # noqa: E402
+from pianorbm.model.rnn_rbm import RnnRbm  # noqa: E402
+from pianorbm.rolls.build_records import build_records  # noqa: E402
+from pianorbm.rolls.records_config import RecordsConfig  # noqa: E402
+from pianorbm.rolls.dataset import make_dataset  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 VISIBLE, HIDDEN, RECURRENT, K = 88, 150, 100, 15
@@ -75,9 +74,9 @@ def recipe_rate(cell: str, records: Path, passes: int = 1) -> tuple[float, float
     chunks with the state carried (model.train.PieceTrainer), the weight average updated after every
     batch as in training, after a first pass that compiles every shape. Returns (frames/s, share of
     computed frames that are real, batch size, chunk)."""
-    from model.config import TrainConfig
-    from model.train import PieceTrainer
-    from model.weight_average import weight_average_for
+    from pianorbm.model.config import TrainConfig
+    from pianorbm.model.train import PieceTrainer
+    from pianorbm.model.weight_average import weight_average_for
 
     config = TrainConfig(cell=cell)
     keras.utils.set_random_seed(0)

@@ -1,3 +1,4 @@
-"""What every stage shares: atomic file writes (``common.files``), the declaration of every setting
-used by both the command line and the pipeline's config file (``common.settings``), and holding
-back what native libraries print at start-up (``common.quiet``)."""
+"""What every stage shares: atomic file writes (``files``), local or remote storage (``storage``),
+the declaration of every setting used by both the command line and the pipeline's config file
+(``settings``), holding back what native libraries print at start-up (``quiet``), the crash-proof
+process pool (``isolation``) and the Apache Beam helpers (``beam``)."""

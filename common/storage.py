@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from common.files import write_bytes_atomic
+from pianorbm.common.files import write_bytes_atomic
 
 
 def is_url(path) -> bool:

@@ -6,7 +6,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass
 
-from common.settings import SettingsError, check_settings, setting
+from pianorbm.common.settings import SettingsError, check_settings, setting
 
 MIDI_SUFFIXES = (".mid", ".midi", ".kar")
 RESULTS_VERSION = 3  # bump when per-file results change, so that resumed runs redo every file
@@ -43,7 +43,7 @@ class CurateConfig:
         return int(self.max_file_mb * 2**20)
 
     def input_suffixes(self) -> tuple[str, ...]:
-        from curate.scores import SCORE_SUFFIXES
+        from pianorbm.curate.scores import SCORE_SUFFIXES
 
         return MIDI_SUFFIXES + SCORE_SUFFIXES if self.scores else MIDI_SUFFIXES
 

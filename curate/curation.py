@@ -17,15 +17,15 @@ from typing import Callable
 
 import pandas as pd
 
-from common import storage
-from common.files import TEMP_SUFFIX, write_text_atomic
-from curate.config import MIDI_SUFFIXES, CurateConfig
-from curate.errors import CurationError
-from curate.file_curation import DUPLICATE, KEPT, UNREADABLE, curate_file
-from curate.isolation import Failure, IsolatedPool
-from curate.manifest import (JOURNAL_NAME, MANIFEST_NAMES, SUMMARY_NAME, read_journal, rows_to_frame,
+from pianorbm.common import storage
+from pianorbm.common.files import TEMP_SUFFIX, write_text_atomic
+from pianorbm.curate.config import MIDI_SUFFIXES, CurateConfig
+from pianorbm.curate.errors import CurationError
+from pianorbm.curate.file_curation import DUPLICATE, KEPT, UNREADABLE, curate_file
+from pianorbm.common.isolation import Failure, IsolatedPool
+from pianorbm.curate.manifest import (JOURNAL_NAME, MANIFEST_NAMES, SUMMARY_NAME, read_journal, rows_to_frame,
                              write_manifest)
-from curate.scores import clean_relpath
+from pianorbm.curate.scores import clean_relpath
 
 FAILURE_REASONS = {"timeout": "timeout", "crash": "parser_crash", "memory": "memory_limit", "error": "internal_error"}
 

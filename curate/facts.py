@@ -10,7 +10,7 @@ import hashlib
 
 import numpy as np
 
-from curate.song import DRUM_CHANNEL, Notes, Song
+from pianorbm.curate.song import DRUM_CHANNEL, Notes, Song
 
 HASH_STEPS_PER_BEAT = 96  # content-hash grid: absorbs re-saves at another resolution
 

@@ -2,7 +2,7 @@
 
 :func:`examine_file` depends only on its arguments (no module state) and writes nothing, so the
 same function runs in a local process pool (:func:`curate_file`, which also writes the clean copy)
-and in Apache Beam workers (:mod:`pipelines.beam_curate`).
+and in Apache Beam workers (:mod:`curate.beam_curation`).
 """
 
 from __future__ import annotations
@@ -11,16 +11,16 @@ import hashlib
 import tempfile
 from pathlib import Path
 
-from common import storage
-from curate.config import CurateConfig
-from curate.errors import CurationError, MidiReadError
-from curate.facts import content_hash, song_facts
-from curate.filters import first_failure
-from curate.instruments import classify_parts
-from curate.midi_read import read_smf, read_smf_with_mido
-from curate.midi_write import encode_clean_midi
-from curate.scores import clean_relpath, is_score, score_to_midi
-from curate.song import DRUM_CHANNEL, song_from_smf
+from pianorbm.common import storage
+from pianorbm.curate.config import CurateConfig
+from pianorbm.curate.errors import CurationError, MidiReadError
+from pianorbm.curate.facts import content_hash, song_facts
+from pianorbm.curate.filters import first_failure
+from pianorbm.curate.instruments import classify_parts
+from pianorbm.curate.midi_read import read_smf, read_smf_with_mido
+from pianorbm.curate.midi_write import encode_clean_midi
+from pianorbm.curate.scores import clean_relpath, is_score, score_to_midi
+from pianorbm.curate.song import DRUM_CHANNEL, song_from_smf
 
 KEPT, REJECTED, DUPLICATE, UNREADABLE = "kept", "rejected", "duplicate", "unreadable"
 

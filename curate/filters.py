@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from curate.config import CurateConfig
-from curate.song import Notes, Song
+from pianorbm.curate.config import CurateConfig
+from pianorbm.curate.song import Notes, Song
 
 PIANO_LOW, PIANO_HIGH = 21, 108
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from curate.song import DRUM_CHANNEL, Song
+from pianorbm.curate.song import DRUM_CHANNEL, Song
 
 PIANO_PROGRAMS = range(0, 8)
 

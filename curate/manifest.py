@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from common import storage
+from pianorbm.common import storage
 
 JOURNAL_NAME = ".curate-journal.jsonl"
 SUMMARY_NAME = "curation.json"

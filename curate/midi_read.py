@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from curate.errors import MidiReadError
+from pianorbm.curate.errors import MidiReadError
 
 # A run of channel events with two data bytes: delta VLQ, optional status 0x80-0xBF or 0xE0-0xEF,
 # two data bytes. The caller guarantees the running status at the start of a run has two data bytes.

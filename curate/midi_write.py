@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from curate.errors import MidiWriteError
-from curate.midi_read import META_KEY_SIGNATURE, META_TEMPO, META_TIME_SIGNATURE, META_TRACK_NAME
-from curate.song import DRUM_CHANNEL, Notes, Song
+from pianorbm.curate.errors import MidiWriteError
+from pianorbm.curate.midi_read import META_KEY_SIGNATURE, META_TEMPO, META_TIME_SIGNATURE, META_TRACK_NAME
+from pianorbm.curate.song import DRUM_CHANNEL, Notes, Song
 
 MAX_DELTA = (1 << 28) - 1
 _USABLE_CHANNELS = [c for c in range(16) if c != DRUM_CHANNEL]

@@ -22,8 +22,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from common.files import write_text_atomic
-from curate.isolation import Failure, IsolatedPool
+from pianorbm.common.files import write_text_atomic
+from pianorbm.common.isolation import Failure, IsolatedPool
 
 EXPORT_MODES = ("keyboard", "original")
 EXPORT_SUMMARY = "corpus.json"
@@ -84,7 +84,7 @@ def export_work(root: str, work: str, dst: str, mode: str) -> dict:
     from music21 import converter, stream
     from music21.midi.translate import streamToMidiFile
 
-    from common.files import write_bytes_atomic
+    from pianorbm.common.files import write_bytes_atomic
 
     parsed = converter.parse(os.path.join(root, work))
     scores = list(parsed.scores) if isinstance(parsed, stream.Opus) else [parsed]

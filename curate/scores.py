@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from curate.errors import CurationError
+from pianorbm.curate.errors import CurationError
 
 SCORE_SUFFIXES = (".xml", ".musicxml", ".mxl", ".abc", ".krn")
 

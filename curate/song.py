@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from curate.midi_read import META_KEY_SIGNATURE, META_TEMPO, META_TIME_SIGNATURE, Smf
+from pianorbm.curate.midi_read import META_KEY_SIGNATURE, META_TEMPO, META_TIME_SIGNATURE, Smf
 
 DEFAULT_TEMPO_US = 500_000  # 120 quarter notes per minute
 DRUM_CHANNEL = 9

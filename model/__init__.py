@@ -1,1 +1,2 @@
-"""The piano-roll RNN-RBM and its GRU/LSTM variants (Keras); arrives with the train issue."""
+"""The RNN-RBM and its GRU/LSTM variants (Keras layers), training, likelihood (AIS), evaluation and
+sampling."""

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from model.rbm import stream_states, unit_interval, xorshift32
+from pianorbm.model.rbm import stream_states, unit_interval, xorshift32
 
 
 def frame_accuracy(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:

@@ -27,7 +27,7 @@ import math
 import numpy as np
 import tensorflow as tf
 
-from model.rbm import stream_states, unit_interval, xorshift32
+from pianorbm.model.rbm import stream_states, unit_interval, xorshift32
 
 
 @tf.function(jit_compile=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from model.bootstrap import per_frame_mean
+from pianorbm.model.bootstrap import per_frame_mean
 
 FIGURES = ("nll", "nll_reverse", "accuracy", "accuracy_likely_keys")
 
@@ -19,7 +19,7 @@ class ComparisonError(Exception):
 
 
 def _per_frame(run_dir: Path, split: str) -> dict:
-    from model.evaluate import per_frame_path
+    from pianorbm.model.evaluate import per_frame_path
 
     path = per_frame_path(run_dir, split)
     if not path.exists():

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from common.settings import SettingsError, check_settings, parse_pitches, setting
+from pianorbm.common.settings import SettingsError, check_settings, parse_pitches, setting
 
 CELLS = ("rnn", "gru", "lstm")
 SAMPLE_MODES = ("sample", "mean", "argmax", "top-n")

@@ -20,7 +20,7 @@ import os
 
 import numpy as np
 
-from model.config import DISTRIBUTE
+from pianorbm.model.config import DISTRIBUTE
 
 LOGICAL_CPUS_ENV = "PIANORBM_LOGICAL_CPUS"
 

@@ -26,16 +26,16 @@ from pathlib import Path
 
 import numpy as np
 
-from common.files import write_bytes_atomic, write_json_atomic
-from model.config import EvaluateConfig
-from model.accuracy import expected_accuracy, frame_accuracy
-from model.bootstrap import bootstrap_interval, per_frame_mean, piece_sums, pooled_ratio
-from model.floors import (PreviousFrameModel, bernoulli_accuracy, bernoulli_nll, copy_previous_accuracy,
+from pianorbm.common.files import write_bytes_atomic, write_json_atomic
+from pianorbm.model.config import EvaluateConfig
+from pianorbm.model.accuracy import expected_accuracy, frame_accuracy
+from pianorbm.model.bootstrap import bootstrap_interval, per_frame_mean, piece_sums, pooled_ratio
+from pianorbm.model.floors import (PreviousFrameModel, bernoulli_accuracy, bernoulli_nll, copy_previous_accuracy,
                           previous_frames)
-from model.likelihood import CHUNK, frame_nll, frames_and_biases
-from model.run_folder import RunFolderError, load_run_model, read_data
-from pipelines.dataset import split_frames
-from pipelines.records import RecordsError, key_frequencies, load_info
+from pianorbm.model.likelihood import CHUNK, frame_nll, frames_and_biases
+from pianorbm.model.run_folder import RunFolderError, load_run_model, read_data
+from pianorbm.rolls.dataset import split_frames
+from pianorbm.rolls.records import RecordsError, key_frequencies, load_info
 
 # Boulanger-Lewandowski et al. (2012), test NLL per time step.
 PUBLISHED_NLL = {

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from common.files import atomic_path
-from model.run_folder import check_model_file_name, load_run_model, read_data
+from pianorbm.common.files import atomic_path
+from pianorbm.model.run_folder import check_model_file_name, load_run_model, read_data
 
 
 def export_run(run_dir: Path, path: Path, weights: str = "best") -> Path:
     """Writes the run's model to ``path`` (atomically); returns the path."""
-    from model.rnn_rbm import RnnRbm
+    from pianorbm.model.rnn_rbm import RnnRbm
 
     path = Path(path)
     check_model_file_name(path)

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from model.accuracy import frame_accuracy, frame_counts
-from model.rnn_rbm import MIN_KEY_PROBABILITY
+from pianorbm.model.accuracy import frame_accuracy, frame_counts
+from pianorbm.model.rnn_rbm import MIN_KEY_PROBABILITY
 
 
 def _log_probability(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

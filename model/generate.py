@@ -26,10 +26,10 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from model.config import FEEDBACK
-from model.config import SAMPLE_MODES as MODES
-from model.rbm import hidden_probability, stream_states, unit_interval, visible_probability, xorshift32
-from model.rnn_rbm import RnnRbm
+from pianorbm.model.config import FEEDBACK
+from pianorbm.model.config import SAMPLE_MODES as MODES
+from pianorbm.model.rbm import hidden_probability, stream_states, unit_interval, visible_probability, xorshift32
+from pianorbm.model.rnn_rbm import RnnRbm
 
 
 

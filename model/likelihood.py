@@ -17,11 +17,11 @@ def frames_and_biases(model, records_dir: Path, split: str, batch_size: int = 16
     """Every frame of a split (F, 88) with its RBM's biases (F, 88), (F, hidden), each sequence run from
     the initial state, and the sequences' lengths and piece names, in the records' fixed order. With
     ``max_frames``, only the first batches of pieces up to at least that many frames; with
-    ``max_pieces``, only the first that many pieces by name (pipelines.records.first_pieces)."""
+    ``max_pieces``, only the first that many pieces by name (rolls.records.first_pieces)."""
     import tensorflow as tf
 
-    from pipelines.dataset import make_dataset
-    from pipelines.records import first_pieces, load_info
+    from pianorbm.rolls.dataset import make_dataset
+    from pianorbm.rolls.records import first_pieces, load_info
 
     pieces = first_pieces(load_info(records_dir), split, max_pieces) if max_pieces is not None else None
     frames, visible_bias, hidden_bias, lengths, names = [], [], [], [], []
@@ -43,7 +43,7 @@ def frame_nll(model, frames, visible_bias, hidden_bias, chains: int, betas: int,
     """-log p of each frame (at most CHUNK) under its own RBM, log Z by AIS; and log Z's standard error.
     ``reverse``: log Z by reverse AIS from the frame itself, which reads the NLL high where AIS reads
     it low (model.ais)."""
-    from model.ais import log_partition
+    from pianorbm.model.ais import log_partition
 
     free = model.rbm.free_energy(frames, visible_bias, hidden_bias).numpy().astype(np.float64)
     log_z, error = log_partition(model.rbm.W, visible_bias, hidden_bias, chains=chains, betas=betas, seed=seed,

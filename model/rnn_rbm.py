@@ -18,8 +18,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from model.conditioners import Conditioner
-from model.rbm import RBM, SAMPLERS
+from pianorbm.model.conditioners import Conditioner
+from pianorbm.model.rbm import RBM, SAMPLERS
 
 MIN_KEY_PROBABILITY = 1e-4  # floor on key frequencies: a key never seen in training is not impossible
 

@@ -40,7 +40,7 @@ def is_model_file(source: Path) -> bool:
 def check_source(source: Path) -> None:
     """Refuses, without importing TensorFlow, what is neither a run folder, a model file nor a
     pretrained model's name."""
-    from model.pretrained import PretrainedError, is_pretrained, pretrained_path
+    from pianorbm.model.pretrained import PretrainedError, is_pretrained, pretrained_path
 
     if is_pretrained(source):
         try:
@@ -67,7 +67,7 @@ def load_run_model(run_dir: Path, weights: str = "best"):
     """The model of a run folder with its best (or ``latest``) weights."""
     import tensorflow as tf
 
-    from model.rnn_rbm import RnnRbm
+    from pianorbm.model.rnn_rbm import RnnRbm
 
     run_dir = Path(run_dir)
     check_source(run_dir)
@@ -84,14 +84,14 @@ def load_run_model(run_dir: Path, weights: str = "best"):
 
 def load_trained(source: Path, weights: str = "best"):
     """(model, data description) of a run folder, an exported ``.keras`` file or ``pretrained:NAME``."""
-    from model.pretrained import is_pretrained, pretrained_path
+    from pianorbm.model.pretrained import is_pretrained, pretrained_path
 
     check_source(source)
     source = pretrained_path(str(source)) if is_pretrained(source) else Path(source)
     if is_model_file(source):
         import keras
 
-        import model.rnn_rbm  # noqa: F401  (registers RnnRbm with Keras)
+        import pianorbm.model.rnn_rbm  # noqa: F401  (registers RnnRbm with Keras)
 
         try:
             trained = keras.saving.load_model(source)

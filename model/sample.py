@@ -15,16 +15,16 @@ from pathlib import Path
 
 import numpy as np
 
-from common.files import write_bytes_atomic, write_json_atomic
-from curate.errors import CurationError
-from curate.file_curation import parse_song
-from model.config import DEFAULT_SAMPLE_STEPS, SampleConfig
-from model.pretrained import is_pretrained, pretrained_entry
-from model.run_folder import RunFolderError, load_trained
-from pipelines.audio import AudioUnavailable, find_synthesiser, render
-from pipelines.music_stats import compare, public, set_statistics
-from pipelines.roll_figure import roll_figure_png
-from pipelines.pianoroll import HIGHEST_PITCH, KEYS, LOWEST_PITCH, notes_to_roll, roll_to_midi
+from pianorbm.common.files import write_bytes_atomic, write_json_atomic
+from pianorbm.curate.errors import CurationError
+from pianorbm.curate.file_curation import parse_song
+from pianorbm.model.config import DEFAULT_SAMPLE_STEPS, SampleConfig
+from pianorbm.model.pretrained import is_pretrained, pretrained_entry
+from pianorbm.model.run_folder import RunFolderError, load_trained
+from pianorbm.rolls.audio import AudioUnavailable, find_synthesiser, render
+from pianorbm.rolls.music_stats import compare, public, set_statistics
+from pianorbm.rolls.roll_figure import roll_figure_png
+from pianorbm.rolls.pianoroll import HIGHEST_PITCH, KEYS, LOWEST_PITCH, notes_to_roll, roll_to_midi
 
 
 class SampleError(Exception):
@@ -69,8 +69,8 @@ DATA_PIECES = 500  # the training data's statistics come from at most this many 
 
 def data_rolls(data: dict, pieces: int = DATA_PIECES) -> list[np.ndarray] | None:
     """Rolls of the training split the model learnt from (untransposed), when its records are at hand."""
-    from pipelines.pianoroll import cells_to_roll
-    from pipelines.records import RecordsError, read_split
+    from pianorbm.rolls.pianoroll import cells_to_roll
+    from pianorbm.rolls.records import RecordsError, read_split
 
     records = Path(data.get("records", ""))
     try:
@@ -122,7 +122,7 @@ def sample_statistics(rolls: np.ndarray, training: list[np.ndarray] | None, seco
 
 def sample_run(run_dir: Path, out_dir: Path, config: SampleConfig) -> dict:
     """Generates ``config.num_outputs`` pieces from the run in ``run_dir`` into ``out_dir``."""
-    from model.generate import generate_rolls
+    from pianorbm.model.generate import generate_rolls
 
     run_dir, out_dir = Path(run_dir), Path(out_dir)
     try:

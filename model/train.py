@@ -23,12 +23,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from common.files import write_bytes_atomic, write_json_atomic, write_text_atomic
-from model.config import TrainConfig
-from model.run_folder import RUN_DIRS, RUN_FILES, data_description
-from model.weight_average import weight_average_for
-from pipelines.roll_figure import roll_figure_png
-from pipelines.records import RecordsError, key_frequencies, load_info
+from pianorbm.common.files import write_bytes_atomic, write_json_atomic, write_text_atomic
+from pianorbm.model.config import TrainConfig
+from pianorbm.model.run_folder import RUN_DIRS, RUN_FILES, data_description
+from pianorbm.model.weight_average import weight_average_for
+from pianorbm.rolls.roll_figure import roll_figure_png
+from pianorbm.rolls.records import RecordsError, key_frequencies, load_info
 
 # settings that may change between invocations of one run: they extend or observe it, not define it
 EXTENDABLE = {"epochs", "patience", "checkpoint_every", "image_every", "distribute"}
@@ -43,7 +43,7 @@ class TrainingError(Exception):
 
 def validation_interval(config: TrainConfig, info: dict) -> int:
     """Epochs between validation NLLs: as set, or about one per ``train_frames_between`` training frames."""
-    from model.likelihood import VALIDATION_NLL
+    from pianorbm.model.likelihood import VALIDATION_NLL
 
     if config.validation_nll_every is not None:
         return config.validation_nll_every
@@ -123,7 +123,7 @@ def _check_run_dir(run_dir: Path, config: TrainConfig, data: dict, restart: bool
 
 
 def build_model(config: TrainConfig):
-    from model.rnn_rbm import RnnRbm
+    from pianorbm.model.rnn_rbm import RnnRbm
 
     return RnnRbm(hidden=config.hidden, recurrent=config.recurrent, cell=config.cell, k=config.k,
                   sampler=config.sampler, seed=config.seed, dropout=config.dropout,
@@ -148,7 +148,7 @@ def pretrain_rbm(model, records_dir: Path, config: TrainConfig, log=print) -> li
     monitor of each pretraining epoch."""
     import tensorflow as tf
 
-    from pipelines.dataset import make_dataset
+    from pianorbm.rolls.dataset import make_dataset
 
     optimizer = make_optimizer(config)
     variables = model.rbm.trainable_variables
@@ -176,14 +176,14 @@ def pretrain_rbm(model, records_dir: Path, config: TrainConfig, log=print) -> li
 
 class PieceTrainer:
     """Whole pieces batched by length, each batch trained chunk by chunk with the recurrent state
-    carried across chunks (see pipelines.piece_batches): training runs every piece from its start,
+    carried across chunks (see rolls.piece_batches): training runs every piece from its start,
     as evaluation does."""
 
     def __init__(self, model, records_dir: Path, config: TrainConfig, has_valid: bool, strategy=None):
         import tensorflow as tf
 
-        from model.distribute import ReplicaBatches
-        from pipelines.piece_batches import PieceBatches
+        from pianorbm.model.distribute import ReplicaBatches
+        from pianorbm.rolls.piece_batches import PieceBatches
 
         self.model, self.config, self.has_valid = model, config, has_valid
         self.replicas = ReplicaBatches(strategy, model) if strategy is not None else None
@@ -219,7 +219,7 @@ class PieceTrainer:
 
 class WindowTrainer:
     """Windows of ``seq_len`` frames at random offsets, each from the learned initial state (the
-    earlier recipe; see pipelines.dataset)."""
+    earlier recipe; see rolls.dataset)."""
 
     def __init__(self, model, records_dir: Path, config: TrainConfig, has_valid: bool):
         import tensorflow as tf
@@ -230,7 +230,7 @@ class WindowTrainer:
     def train_epoch(self, epoch: int, skip: int):
         import tensorflow as tf
 
-        from pipelines.dataset import make_dataset
+        from pianorbm.rolls.dataset import make_dataset
 
         config = self.config
         dataset = make_dataset(self.records_dir, "train", seq_len=config.seq_len, batch_size=config.batch_size,
@@ -240,7 +240,7 @@ class WindowTrainer:
             yield self.train_step(batch), frames
 
     def validation(self) -> dict:
-        from pipelines.dataset import make_dataset
+        from pianorbm.rolls.dataset import make_dataset
 
         config = self.config
         for batch in make_dataset(self.records_dir, "valid", seq_len=config.seq_len, batch_size=config.batch_size,
@@ -272,7 +272,7 @@ def train(records_dir: Path, run_dir: Path, config: TrainConfig, *, restart: boo
     if config.batching == "windows" and longest < config.seq_len and not config.pad_windows:
         raise TrainingError(f"the train split holds no piece of {config.seq_len} frames (the longest has {longest}); "
                             "use a shorter --seq-len")
-    from model.distribute import DistributeError, is_chief, make_strategy
+    from pianorbm.model.distribute import DistributeError, is_chief, make_strategy
 
     try:
         strategy = make_strategy(config.distribute)
@@ -292,7 +292,7 @@ def _train(records_dir: Path, run_dir: Path, config: TrainConfig, info: dict, da
     import keras
     import tensorflow as tf
 
-    from model.likelihood import VALIDATION_NLL, validation_nll
+    from pianorbm.model.likelihood import VALIDATION_NLL, validation_nll
 
     keras.utils.set_random_seed(config.seed)
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
@@ -421,7 +421,7 @@ def _train(records_dir: Path, run_dir: Path, config: TrainConfig, info: dict, da
                     if name not in ("epoch", "step") and _measured(value):
                         tf.summary.scalar(name, value)
                 if config.image_every and (epoch + 1) % config.image_every == 0:
-                    from model.generate import generate_rolls
+                    from pianorbm.model.generate import generate_rolls
 
                     roll = generate_rolls(model, 1, 128, k=model.k, seed=config.seed + epoch)[0].numpy()
                     png = roll_figure_png(roll, steps_per_quarter=info["steps_per_quarter"], dt=info["dt"],

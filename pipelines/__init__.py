@@ -1,1 +1,3 @@
-"""Piano rolls, TFRecords and the end-to-end chain; arrives with the build-records issue."""
+"""The end-to-end chain on top of every stage: pipeline (corpus -> curate -> build-records -> train
+-> sample -> evaluate, resumable), pipeline_config (the one TOML/YAML file), report and svg_charts
+(report.html)."""

@@ -20,8 +20,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from common.files import write_text_atomic
-from pipelines.pipeline_config import PipelineConfig
+from pianorbm.common.files import write_text_atomic
+from pianorbm.pipelines.pipeline_config import PipelineConfig
 
 STATE_NAME = "pipeline.json"
 STAGES = ("corpus", "curate", "records", "train", "sample", "compare", "evaluate")
@@ -140,7 +140,7 @@ def _signature(stage: str, config: PipelineConfig, layout: Layout, outputs: dict
             source = _file_digest(Path(config.location))
         else:
             source = outputs["curate"]
-        from pipelines.records import FORMAT_VERSION
+        from pianorbm.rolls.records import FORMAT_VERSION
 
         inputs = {"settings": settings["records"], "source": source, "format": FORMAT_VERSION}
     elif stage == "train":
@@ -148,7 +148,7 @@ def _signature(stage: str, config: PipelineConfig, layout: Layout, outputs: dict
     elif stage == "sample":
         inputs = {"settings": settings["sample"], "run": outputs["train"]}
     elif stage == "compare":
-        from model.pretrained import PRETRAINED_DIR
+        from pianorbm.model.pretrained import PRETRAINED_DIR
 
         inputs = {"settings": settings["sample"], "model": config.compare_pretrained,
                   "index": _file_digest(PRETRAINED_DIR / "index.json")}
@@ -173,26 +173,26 @@ def _stages(config: PipelineConfig) -> list[str]:
 def _run_stage(stage: str, config: PipelineConfig, layout: Layout, log: Callable[[str], None], progress) -> str:
     """Runs one stage; returns a one-line note for the summary."""
     if stage == "corpus":
-        from curate.music21_corpus import export_corpus
+        from pianorbm.curate.music21_corpus import export_corpus
 
         result = export_corpus(config.location, layout.raw, mode=config.parts, progress=progress("export"))
         failed = sum(row["status"] == "failed" for row in result.works)
         return f"{len(result.works)} works, {failed} failed to export"
     if stage == "curate":
-        from curate.curation import curate_folder
+        from pianorbm.curate.curation import curate_folder
 
         src = layout.raw if config.source == "music21" else Path(config.location)
         result = curate_folder(src, layout.clean, config.curate, progress=progress("curate"))
         counts = result.manifest.status.value_counts().to_dict()
         return ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
     if stage == "records":
-        from pipelines.build_records import build_records
+        from pianorbm.rolls.build_records import build_records
 
         source = {"pickle_path": Path(config.location)} if config.source == "benchmark" else {"clean_dir": layout.clean}
         info = build_records(layout.records, config.records, progress=progress("records"), **source)
         return ", ".join(f"{split} {s['pieces']} pieces" for split, s in info["splits"].items())
     if stage == "train":
-        from model.train import run_differences, train
+        from pianorbm.model.train import run_differences, train
 
         differences = run_differences(layout.records, layout.run, config.train)
         if differences:
@@ -201,7 +201,7 @@ def _run_stage(stage: str, config: PipelineConfig, layout: Layout, log: Callable
         return (f"epoch {state['epoch']}, best {state.get('criterion', 'val_monitor')} {state['best_monitor']:.3f} "
                 f"at epoch {state['best_epoch']} ({state['finished']})")
     if stage == "sample":
-        from model.sample import sample_run
+        from pianorbm.model.sample import sample_run
 
         summary = sample_run(layout.run, layout.samples, config.sample)
         for warning in summary["warnings"]:
@@ -209,12 +209,12 @@ def _run_stage(stage: str, config: PipelineConfig, layout: Layout, log: Callable
         audio = sum("audio" in output for output in summary["outputs"])
         return f"{len(summary['outputs'])} pieces of {summary['steps']} frames, {audio} with audio"
     if stage == "compare":
-        from model.sample import sample_run
+        from pianorbm.model.sample import sample_run
 
         summary = sample_run(f"pretrained:{config.compare_pretrained}", layout.pretrained_samples, config.sample)
         return f"{len(summary['outputs'])} pieces of pretrained:{config.compare_pretrained}"
     if stage == "evaluate":
-        from model.evaluate import evaluate_run
+        from pianorbm.model.evaluate import evaluate_run
 
         result = evaluate_run(layout.run, layout.records, config.evaluate, progress=progress("evaluate", "frame"))
         return f"NLL {result['nll']:.3f} per step, accuracy {100 * result['accuracy']:.1f} %"
@@ -227,7 +227,7 @@ def run_pipeline(config: PipelineConfig, *, log: Callable[[str], None] = print, 
     ``progress(description, unit)`` may return a factory ``make(total)`` of tqdm-like bars, or None.
     The report is written even when a stage fails, showing what there is.
     """
-    from pipelines.report import write_report
+    from pianorbm.pipelines.report import write_report
 
     layout = Layout(Path(config.out))
     layout.out.mkdir(parents=True, exist_ok=True)

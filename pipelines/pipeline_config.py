@@ -30,11 +30,11 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from common.settings import SettingsError, settings_from_mapping
-from curate.config import CurateConfig
-from curate.music21_corpus import EXPORT_MODES
-from model.config import EvaluateConfig, SampleConfig, TrainConfig
-from pipelines.records_config import RecordsConfig
+from pianorbm.common.settings import SettingsError, settings_from_mapping
+from pianorbm.curate.config import CurateConfig
+from pianorbm.curate.music21_corpus import EXPORT_MODES
+from pianorbm.model.config import EvaluateConfig, SampleConfig, TrainConfig
+from pianorbm.rolls.records_config import RecordsConfig
 
 DEFAULT_CONFIG = Path(__file__).parent / "configs" / "bach-chorales.toml"
 SECTIONS = ("pipeline", "corpus", "curate", "records", "train", "sample", "evaluate")
@@ -143,7 +143,7 @@ def load_pipeline_config(path: Path | None = None, out: Path | None = None) -> P
         raise PipelineConfigError(f"{path} [pipeline] out = {pipeline.get('out')!r}: a folder name")
     compare = pipeline.get("compare_pretrained")
     if compare is not None:
-        from model.pretrained import pretrained_index
+        from pianorbm.model.pretrained import pretrained_index
 
         if compare not in pretrained_index():
             raise PipelineConfigError(f"{path} [pipeline] compare_pretrained = {compare!r}: one of "

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from common.files import write_text_atomic
-from pipelines.svg_charts import bar_chart, line_chart
+from pianorbm.common.files import write_text_atomic
+from pianorbm.pipelines.svg_charts import bar_chart, line_chart
 
 MANIFEST_ROWS_SHOWN = 200
 NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
@@ -186,7 +186,7 @@ def _training_section(run: Path) -> str:
               + line_chart(epochs, {"train": column("cost"), "validation": column("val_cost")},
                            "CD cost (free-energy difference per frame)", "epoch", "cost"))
     if "val_nll" in history and history.val_nll.notna().any():
-        from model.likelihood import VALIDATION_NLL
+        from pianorbm.model.likelihood import VALIDATION_NLL
 
         how = VALIDATION_NLL[settings.get("validation", "quick")].describe()
         charts += line_chart(epochs, {"validation": column("val_nll")}, f"Validation NLL per frame ({how})",
@@ -320,7 +320,7 @@ def write_report(layout, config) -> Path:
     curation = _read_json(layout.clean / "curation.json")
     manifest = None
     if curation is not None:
-        from curate.manifest import read_manifest
+        from pianorbm.curate.manifest import read_manifest
 
         try:
             manifest = read_manifest(layout.clean)

@@ -15,8 +15,8 @@ SHARED_MIDI = SHARED_DATA / "midi"
 @pytest.fixture(scope="session")
 def jsb_records(tmp_path_factory) -> Path:
     """Records of the JSB Chorales benchmark (published splits), built once per session."""
-    from pipelines.build_records import build_records
-    from pipelines.records_config import RecordsConfig
+    from pianorbm.rolls.build_records import build_records
+    from pianorbm.rolls.records_config import RecordsConfig
 
     pickle_path = SHARED_DATA / "benchmarks" / "JSB Chorales.pickle"
     if not pickle_path.exists():

@@ -5,8 +5,8 @@ import wave
 import numpy as np
 import pytest
 
-from pipelines.audio import AudioUnavailable, find_synthesiser, render
-from pipelines.pianoroll import roll_to_midi
+from pianorbm.rolls.audio import AudioUnavailable, find_synthesiser, render
+from pianorbm.rolls.pianoroll import roll_to_midi
 
 
 def _synthesiser():

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cli import main
+from pianorbm.cli import main
 
 pytest.importorskip("apache_beam", reason="the [beam] extra is not installed")
 
@@ -81,7 +81,7 @@ def test_beam_records_equal_the_local_build(curated_both, tmp_path):
 
 def test_hostile_work_fails_alone_inside_beam_workers(tmp_path):
     """A crash, a hang and a memory blow-up inside Beam's workers each fail one element only."""
-    from pipelines.beam_support import (batched, beam_pipeline, import_beam, isolated_calls, pipeline_options,
+    from pianorbm.common.beam import (batched, beam_pipeline, import_beam, isolated_calls, pipeline_options,
                                         read_lines, write_lines)
     from tests.pool_tasks import dispatch
 
@@ -117,7 +117,7 @@ def test_beam_mistakes_are_clear_errors(shared_midi, tmp_path):
 def test_missing_beam_says_how_to_install(monkeypatch):
     import sys
 
-    from pipelines.beam_support import BeamSetupError, import_beam
+    from pianorbm.common.beam import BeamSetupError, import_beam
 
     monkeypatch.setitem(sys.modules, "apache_beam", None)
     with pytest.raises(BeamSetupError, match=r"pip install 'pianorbm\[beam\]'"):

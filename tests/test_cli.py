@@ -6,7 +6,7 @@ import mido
 import pandas as pd
 from click.testing import CliRunner
 
-from cli import main
+from pianorbm.cli import main
 from tests.conftest import build_midi, scale_notes
 
 REPO = Path(__file__).resolve().parents[1]
@@ -73,10 +73,10 @@ def test_python_cli_py_works_from_a_checkout():
 def test_every_setting_is_one_option_and_one_config_key_with_the_same_name():
     import dataclasses
 
-    from common.settings import setting_names
-    from curate.config import CurateConfig
-    from model.config import EvaluateConfig, SampleConfig, TrainConfig
-    from pipelines.records_config import RecordsConfig
+    from pianorbm.common.settings import setting_names
+    from pianorbm.curate.config import CurateConfig
+    from pianorbm.model.config import EvaluateConfig, SampleConfig, TrainConfig
+    from pianorbm.rolls.records_config import RecordsConfig
 
     commands = {"curate": CurateConfig, "build-records": RecordsConfig, "train": TrainConfig,
                 "sample": SampleConfig, "evaluate": EvaluateConfig}

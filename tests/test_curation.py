@@ -12,10 +12,10 @@ import mido
 import pandas as pd
 import pytest
 
-from curate.config import CurateConfig
-from curate.curation import CurationSetupError, curate_folder
-from curate.file_curation import parse_song
-from curate.manifest import JOURNAL_NAME, read_manifest
+from pianorbm.curate.config import CurateConfig
+from pianorbm.curate.curation import CurationSetupError, curate_folder
+from pianorbm.curate.file_curation import parse_song
+from pianorbm.curate.manifest import JOURNAL_NAME, read_manifest
 from tests.conftest import build_midi, scale_notes
 
 REPO = Path(__file__).resolve().parents[1]

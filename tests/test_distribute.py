@@ -16,8 +16,8 @@ import h5py
 import numpy as np
 import pytest
 
-from model.config import TrainConfig
-from common.settings import SettingsError
+from pianorbm.model.config import TrainConfig
+from pianorbm.common.settings import SettingsError
 
 REPO = Path(__file__).resolve().parents[1]
 SMALL = dict(hidden=16, recurrent=8, k=5, epochs=2, validation_nll_every=0, image_every=0, patience=0, cell="gru",
@@ -29,8 +29,8 @@ pytestmark = pytest.mark.slow
 _TRAIN = """
 import sys
 from pathlib import Path
-from model.config import TrainConfig
-from model.train import train
+from pianorbm.model.config import TrainConfig
+from pianorbm.model.train import train
 records, run, settings, stop = sys.argv[1], Path(sys.argv[2]), eval(sys.argv[3]), int(sys.argv[4])
 config = TrainConfig(**settings)
 if stop:

@@ -6,16 +6,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model.accuracy import expected_accuracy, frame_accuracy, frame_counts, pooled_accuracy
-from model.ais import exact_log_partition, log_partition
-from model.bootstrap import bootstrap_interval, per_frame_mean
-from model.compare import ComparisonError, compare_runs, comparison_table
-from model.config import EvaluateConfig, TrainConfig
-from model.evaluate import evaluate_run, result_table
-from model.floors import bernoulli_nll, copy_previous_accuracy
-from model.run_folder import load_run_model
-from model.train import train
-from pipelines.dataset import split_frames
+from pianorbm.model.accuracy import expected_accuracy, frame_accuracy, frame_counts, pooled_accuracy
+from pianorbm.model.ais import exact_log_partition, log_partition
+from pianorbm.model.bootstrap import bootstrap_interval, per_frame_mean
+from pianorbm.model.compare import ComparisonError, compare_runs, comparison_table
+from pianorbm.model.config import EvaluateConfig, TrainConfig
+from pianorbm.model.evaluate import evaluate_run, result_table
+from pianorbm.model.floors import bernoulli_nll, copy_previous_accuracy
+from pianorbm.model.run_folder import load_run_model
+from pianorbm.model.train import train
+from pianorbm.rolls.dataset import split_frames
 
 
 @pytest.mark.parametrize("hidden", [3, 9, 16])
@@ -94,7 +94,7 @@ def test_frame_accuracy_counts():
 
 
 def test_the_independent_keys_floor_on_jsb_test_uses_the_train_split_only(jsb_records):
-    from pipelines.records import key_frequencies, load_info
+    from pianorbm.rolls.records import key_frequencies, load_info
 
     frames, _ = split_frames(jsb_records, "test")
     info = load_info(jsb_records)
@@ -229,8 +229,8 @@ def test_evaluating_the_first_pieces_scores_the_first_by_name_whatever_the_shard
     assert result["frames"] == sum(frames for _, frames in valid[:5])
     assert "(the first by name of" in result_table(result)
     # other shards put other pieces first in the records' order; the pieces scored stay the same
-    from pipelines.build_records import build_records
-    from pipelines.records_config import RecordsConfig
+    from pianorbm.rolls.build_records import build_records
+    from pianorbm.rolls.records_config import RecordsConfig
 
     reshard = tmp_path / "five-shards"
     build_records(reshard, RecordsConfig(shards=5), pickle_path=Path(info["source"]["path"]))
@@ -278,7 +278,7 @@ def test_two_runs_compare_frame_by_frame_on_the_same_pieces_only(small_run, tmp_
         compare_runs(small_run, other, "test")
     from click.testing import CliRunner
 
-    from cli import main
+    from pianorbm.cli import main
 
     same = CliRunner().invoke(main, ["compare", str(small_run), str(small_run), "--split", "valid"])
     assert same.exit_code == 0 and "nll" in same.output and "no clear difference" in same.output
@@ -287,7 +287,7 @@ def test_two_runs_compare_frame_by_frame_on_the_same_pieces_only(small_run, tmp_
 
 
 def test_the_validation_nll_scores_frames_spread_over_the_whole_split(small_run, jsb_records):
-    from model.likelihood import ValidationNll, validation_nll
+    from pianorbm.model.likelihood import ValidationNll, validation_nll
 
     model, frequencies = _independent_keys_model(small_run, jsb_records)
     frames, _ = split_frames(jsb_records, "valid")

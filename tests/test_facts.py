@@ -1,7 +1,7 @@
 import numpy as np
 
-from curate.facts import content_hash, polyphony
-from curate.file_curation import parse_song
+from pianorbm.curate.facts import content_hash, polyphony
+from pianorbm.curate.file_curation import parse_song
 from tests.conftest import build_midi, scale_notes
 
 

@@ -1,6 +1,6 @@
 import pytest
 
-from curate.instruments import decide_part, name_says
+from pianorbm.curate.instruments import decide_part, name_says
 
 
 @pytest.mark.parametrize("channel, program, explicit, name, expected", [

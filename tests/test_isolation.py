@@ -1,4 +1,4 @@
-from curate.isolation import Failure, IsolatedPool
+from pianorbm.common.isolation import Failure, IsolatedPool
 from tests.pool_tasks import dispatch
 
 

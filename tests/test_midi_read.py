@@ -5,11 +5,11 @@ import mido
 import numpy as np
 import pytest
 
-from curate.errors import MidiReadError
-from curate.file_curation import parse_song
-from curate.midi_read import read_smf, read_smf_with_mido
-from curate.midi_write import encode_varlen
-from curate.song import song_from_smf
+from pianorbm.curate.errors import MidiReadError
+from pianorbm.curate.file_curation import parse_song
+from pianorbm.curate.midi_read import read_smf, read_smf_with_mido
+from pianorbm.curate.midi_write import encode_varlen
+from pianorbm.curate.song import song_from_smf
 
 
 def note_table(song):

@@ -3,8 +3,8 @@ import io
 import mido
 import numpy as np
 
-from curate.file_curation import parse_song
-from curate.midi_write import encode_channel_events, encode_clean_midi
+from pianorbm.curate.file_curation import parse_song
+from pianorbm.curate.midi_write import encode_channel_events, encode_clean_midi
 from tests.test_midi_read import note_table
 
 

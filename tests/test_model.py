@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from model.config import TrainConfig
-from model.rbm import RBM
-from model.rnn_rbm import RnnRbm
-from model.run_folder import load_run_model
-from model.train import TrainingError, learning_rate_halvings, train
+from pianorbm.model.config import TrainConfig
+from pianorbm.model.rbm import RBM
+from pianorbm.model.rnn_rbm import RnnRbm
+from pianorbm.model.run_folder import load_run_model
+from pianorbm.model.train import TrainingError, learning_rate_halvings, train
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = dict(hidden=24, recurrent=16, k=3, batch_size=8, seq_len=16, epochs=2, image_every=0, patience=0)
@@ -107,8 +107,8 @@ def test_padding_of_masked_windows_does_not_count():
 
 
 def test_padded_windows_hold_every_frame_once(jsb_records):
-    from pipelines.dataset import make_dataset
-    from pipelines.records import read_split
+    from pianorbm.rolls.dataset import make_dataset
+    from pianorbm.rolls.records import read_split
 
     info = json.loads((jsb_records / "dataset.json").read_text())
     active = sum(len(piece["cells"]) for piece in read_split(jsb_records, "train"))
@@ -155,7 +155,7 @@ def test_a_resumed_run_goes_on_at_the_rate_its_history_calls_for(jsb_records, tm
 
 
 def test_rbm_pretraining_moves_only_the_rbm_and_lowers_its_monitor(jsb_records):
-    from model.train import build_model, pretrain_rbm
+    from pianorbm.model.train import build_model, pretrain_rbm
 
     config = TrainConfig(**{**TINY, "pretrain_epochs": 3})
     model = build_model(config)
@@ -321,9 +321,9 @@ def test_carrying_the_state_across_chunks_equals_one_long_window(cell):
 
 
 def test_a_run_folder_older_than_a_setting_is_not_resumed_as_if_trained_with_it(jsb_records, tmp_path):
-    from model.run_folder import data_description
-    from model.train import run_differences
-    from pipelines.records import load_info
+    from pianorbm.model.run_folder import data_description
+    from pianorbm.model.train import run_differences
+    from pianorbm.rolls.records import load_info
 
     (tmp_path / "run").mkdir()
     old = {k: v for k, v in TrainConfig().to_dict().items() if k not in ("batching", "dropout", "validation")}
@@ -339,8 +339,8 @@ def test_a_run_folder_older_than_a_setting_is_not_resumed_as_if_trained_with_it(
 def test_every_validation_choice_has_an_estimator_and_the_default_reads_high():
     from dataclasses import fields
 
-    from common.settings import METADATA_KEY
-    from model.likelihood import VALIDATION_NLL
+    from pianorbm.common.settings import METADATA_KEY
+    from pianorbm.model.likelihood import VALIDATION_NLL
 
     field = next(f for f in fields(TrainConfig) if f.name == "validation")
     assert set(field.metadata[METADATA_KEY].choices) == set(VALIDATION_NLL)

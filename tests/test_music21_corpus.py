@@ -3,8 +3,8 @@ import json
 import pandas as pd
 from click.testing import CliRunner
 
-from cli import main
-from curate.music21_corpus import find_works
+from pianorbm.cli import main
+from pianorbm.curate.music21_corpus import find_works
 
 
 def test_named_and_glob_queries_find_works():

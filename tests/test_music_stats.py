@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from pipelines.music_stats import compare, overlap, piece_features, set_statistics
+from pianorbm.rolls.music_stats import compare, overlap, piece_features, set_statistics
 
 
 def _roll(notes, frames=8):

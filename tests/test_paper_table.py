@@ -8,7 +8,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from model.config import EvaluateConfig, TrainConfig
+from pianorbm.model.config import EvaluateConfig, TrainConfig
 
 REPO = Path(__file__).resolve().parents[1]
 spec = importlib.util.spec_from_file_location("paper_table", REPO / "benchmarks" / "paper_table.py")

@@ -4,9 +4,9 @@ import mido
 import numpy as np
 import pytest
 
-from curate.file_curation import parse_song
-from pipelines.keys import estimate_key
-from pipelines.pianoroll import (KEYS, active_cells, cells_to_roll, notes_to_grid, notes_to_roll, roll_to_cells,
+from pianorbm.curate.file_curation import parse_song
+from pianorbm.rolls.keys import estimate_key
+from pianorbm.rolls.pianoroll import (KEYS, active_cells, cells_to_roll, notes_to_grid, notes_to_roll, roll_to_cells,
                                  roll_to_midi)
 from tests.conftest import build_midi
 

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from pipelines.piece_batches import PieceBatches, bucket_length
-from pipelines.records import load_info, read_split
+from pianorbm.rolls.piece_batches import PieceBatches, bucket_length
+from pianorbm.rolls.records import load_info, read_split
 
 
 def test_bucketing_drops_no_frame_and_pads_little(jsb_records):

@@ -4,6 +4,7 @@ file, and its report rendered in a real browser."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import textwrap
 from pathlib import Path
@@ -11,9 +12,10 @@ from pathlib import Path
 import mido
 import pytest
 
-from pipelines.pipeline import run_pipeline
-from pipelines.pipeline_config import DEFAULT_CONFIG, PipelineConfigError, load_pipeline_config
+from pianorbm.pipelines.pipeline import run_pipeline
+from pianorbm.pipelines.pipeline_config import DEFAULT_CONFIG, PipelineConfigError, load_pipeline_config
 
+REPO = Path(__file__).resolve().parents[1]
 TINY = """
 [pipeline]
 out = "unused"
@@ -179,8 +181,8 @@ def test_report_renders_every_section_in_headless_chromium(finished, tmp_path):
 
 
 def test_report_of_a_pipeline_that_has_not_run_says_so_per_section(tmp_path):
-    from pipelines.pipeline import Layout
-    from pipelines.report import write_report
+    from pianorbm.pipelines.pipeline import Layout
+    from pianorbm.pipelines.report import write_report
 
     config = load_pipeline_config(None, tmp_path / "empty")
     (tmp_path / "empty").mkdir()
@@ -191,8 +193,8 @@ def test_report_of_a_pipeline_that_has_not_run_says_so_per_section(tmp_path):
 
 
 def test_report_draws_what_there_is_of_an_interrupted_run(tmp_path):
-    from pipelines.pipeline import Layout
-    from pipelines.report import write_report
+    from pianorbm.pipelines.pipeline import Layout
+    from pianorbm.pipelines.report import write_report
 
     config = load_pipeline_config(None, tmp_path / "out")
     run = tmp_path / "out" / "run"
@@ -271,7 +273,7 @@ def test_config_mistakes_name_the_key(tmp_path, text, message):
 def test_cli_pipeline_reports_config_mistakes_without_traceback(tmp_path):
     from click.testing import CliRunner
 
-    from cli import main
+    from pianorbm.cli import main
 
     (tmp_path / "bad.toml").write_text("[train]\nepoch = 3\n")
     result = CliRunner().invoke(main, ["pipeline", str(tmp_path / "bad.toml")])
@@ -312,20 +314,83 @@ def test_a_benchmark_pickle_goes_straight_to_records_and_the_report_shows_the_pa
     assert "6.27" in page and "No curation here" in page
 
 
-def test_readme_python_examples_run_as_written(finished, tmp_path, monkeypatch):
-    """Every ```python block of the README's "From Python" section, in order, on a demo-shaped folder."""
+def _readme_python_examples() -> list[str]:
+    """Every ```python block of the README's "From Python" section, in order."""
     import re
 
-    _, out, _ = finished
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    readme = (REPO / "README.md").read_text()
     section = readme.split("## From Python", 1)[1].split("\n## ", 1)[0]
     blocks = re.findall(r"```python\n(.*?)```", section, flags=re.S)
     assert len(blocks) >= 5
+    return blocks
+
+
+def _check_examples_output(folder: Path, exported_grid: int) -> None:
+    assert mido.MidiFile(folder / "generated.mid").length > 0
+    assert exported_grid == 2
+    assert len(list((folder / "more-samples").glob("sample-*.mid"))) == 2
+
+
+def test_readme_python_examples_run_as_written(finished, tmp_path, monkeypatch):
+    """The README's "From Python" examples, in order, on a demo-shaped folder."""
+    _, out, _ = finished
     (tmp_path / "demo").symlink_to(out, target_is_directory=True)
     monkeypatch.chdir(tmp_path)
     namespace: dict = {}
-    for block in blocks:
+    for block in _readme_python_examples():
         exec(compile(block, "README.md", "exec"), namespace)
-    assert mido.MidiFile(tmp_path / "generated.mid").length > 0
-    assert namespace["exported"].data_description["steps_per_quarter"] == 2
-    assert len(list((tmp_path / "more-samples").glob("sample-*.mid"))) == 2
+    _check_examples_output(tmp_path, namespace["exported"].data_description["steps_per_quarter"])
+
+
+@pytest.mark.slow
+def test_the_wheel_installs_one_import_name_and_its_examples_run_beside_generic_names(finished, tmp_path):
+    """The built wheel holds only ``pianorbm``; installed into a fresh virtual environment (its
+    dependencies borrowed from this one), the README's examples run from a folder whose own
+    ``model.py``, ``cli.py`` and ``common/`` would shadow generic top-level names."""
+    import subprocess
+    import sys
+    import sysconfig
+    import venv
+    import zipfile
+
+    _, out, _ = finished
+    dist = tmp_path / "dist"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+                    "--wheel-dir", str(dist), str(REPO)], check=True, capture_output=True)
+    (wheel,) = dist.glob("pianorbm-*.whl")
+    tops = {name.split("/")[0] for name in zipfile.ZipFile(wheel).namelist()}
+    assert {top for top in tops if not top.endswith(".dist-info")} == {"pianorbm"}
+
+    fresh = tmp_path / "fresh"
+    venv.create(fresh, with_pip=False)
+    python = fresh / "bin" / "python"
+    site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                               check=True, capture_output=True, text=True).stdout.strip())
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
+                    "--target", str(site), str(wheel)], check=True, capture_output=True)
+    # the dependencies, not pianorbm: this environment's pianorbm is an editable finder that a
+    # plain path entry does not install
+    (site / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+
+    user = tmp_path / "user"
+    (user / "common").mkdir(parents=True)
+    for shadow in ("model.py", "cli.py", "common/__init__.py"):
+        (user / shadow).write_text("raise ImportError('the user\\'s own module was imported')\n")
+    (user / "demo").symlink_to(out, target_is_directory=True)
+    script = "\n".join(_readme_python_examples()) + (
+        "\nimport pianorbm, json\n"
+        "print(json.dumps({'package': pianorbm.__file__, 'grid': exported.data_description['steps_per_quarter']}))\n")
+    (user / "examples.py").write_text(script)
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
+    run = subprocess.run([str(python), "examples.py"], cwd=user, capture_output=True, text=True, env=env)
+    assert run.returncode == 0, run.stderr[-3000:]
+    facts = json.loads(run.stdout.strip().splitlines()[-1])
+    assert Path(facts["package"]).is_relative_to(site)  # the wheel's copy, not the checkout
+    _check_examples_output(user, facts["grid"])
+
+    for name, found in (("pianorbm", True), ("model", False), ("cli", False), ("common", False), ("pipelines", False)):
+        check = subprocess.run([str(python), "-c", f"import {name}"], cwd=tmp_path, capture_output=True, env=env)
+        assert (check.returncode == 0) is found, (name, check.stderr[-500:])
+    installed = {path.name for path in site.iterdir()} - {"dependencies.pth", "bin"}
+    assert {name for name in installed if not name.endswith(".dist-info")} == {"pianorbm"}
+    assert [path.name for path in (site / "bin").iterdir()] == ["pianorbm"]  # the console script

@@ -10,8 +10,8 @@ import zipfile
 import pytest
 from click.testing import CliRunner
 
-from cli import main
-from model.pretrained import PRETRAINED_DIR, pretrained_index
+from pianorbm.cli import main
+from pianorbm.model.pretrained import PRETRAINED_DIR, pretrained_index
 
 REPO = PRETRAINED_DIR.parents[1]
 

@@ -6,16 +6,16 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from cli import main
-from curate.config import CurateConfig
-from curate.curation import curate_folder
-from common.settings import SettingsError
-from pipelines.build_records import BuildError, build_records
-from pipelines.records_config import RecordsConfig
-from pipelines.dataset import make_dataset
-from pipelines.pianoroll import KEYS, cells_to_roll
-from pipelines.records import RecordsError, read_split
-from pipelines.standard_datasets import UnsafePickleError, load_benchmark_pickle
+from pianorbm.cli import main
+from pianorbm.curate.config import CurateConfig
+from pianorbm.curate.curation import curate_folder
+from pianorbm.common.settings import SettingsError
+from pianorbm.rolls.build_records import BuildError, build_records
+from pianorbm.rolls.records_config import RecordsConfig
+from pianorbm.rolls.dataset import make_dataset
+from pianorbm.rolls.pianoroll import KEYS, cells_to_roll
+from pianorbm.rolls.records import RecordsError, read_split
+from pianorbm.rolls.standard_datasets import UnsafePickleError, load_benchmark_pickle
 from tests.conftest import SHARED_DATA, build_midi
 
 PUBLISHED_STEPS = {"JSB Chorales": (13807, 4602, 4725), "Nottingham": (176561, 45513, 44463)}
@@ -97,8 +97,8 @@ def test_records_round_trip_and_describe_themselves(clean_corpus, tmp_path):
     for split in ("valid", "test"):
         assert {r["transpose"] for r in read_split(tmp_path / "rec", split)} <= {0}
     # the records hold what the roll of the clean file holds
-    from curate.file_curation import parse_song
-    from pipelines.pianoroll import notes_to_roll
+    from pianorbm.curate.file_curation import parse_song
+    from pianorbm.rolls.pianoroll import notes_to_roll
 
     song, _ = parse_song((clean_corpus / "tune07.mid").read_bytes())
     expected = notes_to_roll(song, song.notes)

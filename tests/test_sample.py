@@ -4,16 +4,16 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from cli import main
-from common.settings import SettingsError
-from curate.file_curation import parse_song
-from model.config import SampleConfig, TrainConfig
-from model.generate import generate_rolls
-from model.rnn_rbm import RnnRbm
-from model.run_folder import load_run_model
-from model.sample import sample_run
-from model.train import train
-from pipelines.pianoroll import KEYS, notes_to_roll, roll_to_midi
+from pianorbm.cli import main
+from pianorbm.common.settings import SettingsError
+from pianorbm.curate.file_curation import parse_song
+from pianorbm.model.config import SampleConfig, TrainConfig
+from pianorbm.model.generate import generate_rolls
+from pianorbm.model.rnn_rbm import RnnRbm
+from pianorbm.model.run_folder import load_run_model
+from pianorbm.model.sample import sample_run
+from pianorbm.model.train import train
+from pianorbm.rolls.pianoroll import KEYS, notes_to_roll, roll_to_midi
 
 
 @pytest.fixture(scope="module")

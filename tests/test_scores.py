@@ -8,13 +8,13 @@ import shutil
 
 import pytest
 
-from curate.config import CurateConfig
-from curate.curation import curate_folder
-from curate.file_curation import parse_song
-from curate.music21_corpus import corpus_root
-from curate.scores import clean_relpath
-from pipelines.build_records import build_records
-from pipelines.records_config import RecordsConfig
+from pianorbm.curate.config import CurateConfig
+from pianorbm.curate.curation import curate_folder
+from pianorbm.curate.file_curation import parse_song
+from pianorbm.curate.music21_corpus import corpus_root
+from pianorbm.curate.scores import clean_relpath
+from pianorbm.rolls.build_records import build_records
+from pianorbm.rolls.records_config import RecordsConfig
 
 SCORES = {
     "maple_leaf_rag.mxl": "joplin/maple_leaf_rag.mxl",  # piano MusicXML (compressed)

@@ -1,7 +1,7 @@
 import numpy as np
 
-from curate.midi_read import read_smf
-from curate.song import song_from_smf
+from pianorbm.curate.midi_read import read_smf
+from pianorbm.curate.song import song_from_smf
 from tests.test_midi_read import header, track
 
 

@@ -1,5 +1,5 @@
-"""The package's structure: no module imports a module that imports it (directly or through
-others), counting the imports inside functions too."""
+"""The package's structure: its subpackages stand on floors that follow the data, and no module
+imports one on a higher floor or one that imports it (counting the imports inside functions too)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,16 @@ import ast
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-PACKAGES = ("common", "curate", "model", "pipelines")
+# Lowest first: what every stage shares, curation, the data layer (rolls, records, music outputs),
+# the model, the end-to-end chain, the command line.
+FLOORS = ("common", "curate", "rolls", "model", "pipelines", "cli")
 
 
 def _modules() -> dict[str, Path]:
-    modules = {"cli": REPO / "cli.py"}
-    for package in PACKAGES:
+    modules = {"pianorbm.cli": REPO / "cli.py", "pianorbm": REPO / "__init__.py"}
+    for package in FLOORS[:-1]:
         for path in (REPO / package).rglob("*.py"):
-            name = ".".join(path.relative_to(REPO).with_suffix("").parts)
+            name = ".".join(("pianorbm", *path.relative_to(REPO).with_suffix("").parts))
             modules[name.removesuffix(".__init__")] = path
     return modules
 
@@ -28,8 +30,23 @@ def _imports(path: Path, modules: dict[str, Path]) -> set[str]:
             names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
         else:
             continue
-        found |= {name for name in names if name in modules and name.split(".")[0] in (*PACKAGES, "cli")}
+        found |= {name for name in names if name in modules and name != "pianorbm"}
     return found
+
+
+def floor(module: str) -> int:
+    """0 for common up to 5 for the command line."""
+    return FLOORS.index(module.split(".")[1])
+
+
+def upward_imports(graph: dict[str, set[str]]) -> list[tuple[str, str]]:
+    return sorted((importer, imported) for importer, targets in graph.items() if importer != "pianorbm"
+                  for imported in targets if floor(imported) > floor(importer))
+
+
+def _graph() -> dict[str, set[str]]:
+    modules = _modules()
+    return {name: _imports(path, modules) - {name} for name, path in modules.items()}
 
 
 def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
@@ -65,10 +82,32 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 
 def test_no_import_cycles():
-    modules = _modules()
-    graph = {name: _imports(path, modules) - {name} for name, path in modules.items()}
+    graph = _graph()
     assert sum(map(len, graph.values())) > 50  # the walk sees the imports
     assert _cycles(graph) == []
+
+
+def test_no_module_imports_one_on_a_higher_floor():
+    graph = _graph()
+    assert {floor(name) for name in graph if name != "pianorbm"} == set(range(len(FLOORS)))  # every floor seen
+    assert sum(floor(imported) < floor(importer) for importer, targets in graph.items() if importer != "pianorbm"
+               for imported in targets) > 30  # downward imports are seen
+    assert upward_imports(graph) == []
+
+
+def test_the_floor_check_finds_an_upward_import():
+    graph = {"pianorbm.rolls.dataset": {"pianorbm.common.files"}, "pianorbm.model.train": {"pianorbm.rolls.dataset"},
+             "pianorbm.rolls.records": {"pianorbm.model.config"}, "pianorbm.curate.song": {"pianorbm.curate.midi_read"}}
+    assert upward_imports(graph) == [("pianorbm.rolls.records", "pianorbm.model.config")]
+
+
+def test_every_module_lives_on_a_floor():
+    """A new top-level package must be given a floor (and listed in setup.cfg)."""
+    tops = {path.parent.name for path in REPO.glob("*/__init__.py")} - {"tests"}
+    assert tops == set(FLOORS[:-1])
+    packages = {line.strip() for line in (REPO / "setup.cfg").read_text().splitlines()
+                if line.strip().startswith("pianorbm.")}
+    assert {f"pianorbm.{top}" for top in tops} <= packages
 
 
 def test_the_cycle_finder_finds_a_cycle():

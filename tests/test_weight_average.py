@@ -6,10 +6,10 @@ import math
 import numpy as np
 import tensorflow as tf
 
-from model.config import TrainConfig
-from model.run_folder import load_run_model
-from model.train import train
-from model.weight_average import WeightAverage
+from pianorbm.model.config import TrainConfig
+from pianorbm.model.run_folder import load_run_model
+from pianorbm.model.train import train
+from pianorbm.model.weight_average import WeightAverage
 
 TINY = dict(hidden=24, recurrent=16, k=3, batch_size=8, seq_len=16, epochs=2, image_every=0, patience=0,
             checkpoint_every=0, validation="quick", validation_nll_every=1, weight_average_frames=300)

@@ -1,6 +1,6 @@
 """build-records: a curated folder (or a benchmark pickle) becomes sharded piano-roll TFRecords.
 
-Splits are decided by the piece, not the file, and shards by the example (see pipelines.pieces),
+Splits are decided by the piece, not the file, and shards by the example (see rolls.pieces),
 so the assignment never depends on the order or number of files or workers. Transposition augmentation is applied to the train split only. A rerun with the same inputs and
 settings finds ``dataset.json`` up to date and does nothing; anything else rebuilds every shard,
 each written atomically, with ``dataset.json`` written last.
@@ -17,17 +17,17 @@ from pathlib import Path
 
 import numpy as np
 
-from common import storage
-from common.files import json_text
-from curate.isolation import IsolatedPool
-from curate.manifest import read_manifest
-from pipelines.keys import estimate_key
-from pipelines.pianoroll import HIGHEST_PITCH, KEYS, LOWEST_PITCH
-from pipelines.pieces import (ROLL_MEMORY_MB, ROLL_TIMEOUT_S, Piece, assign_split, dropped_reason, piece_summary,
+from pianorbm.common import storage
+from pianorbm.common.files import json_text
+from pianorbm.common.isolation import IsolatedPool
+from pianorbm.curate.manifest import read_manifest
+from pianorbm.rolls.keys import estimate_key
+from pianorbm.rolls.pianoroll import HIGHEST_PITCH, KEYS, LOWEST_PITCH
+from pianorbm.rolls.pieces import (ROLL_MEMORY_MB, ROLL_TIMEOUT_S, Piece, assign_split, dropped_reason, piece_summary,
                               roll_clean_file, shard_count, shard_of, split_key, transpositions)
-from pipelines.records import DATASET_INFO, FORMAT_VERSION, SPLITS, encode_example, shard_name, write_shard
-from pipelines.records_config import DEFAULT_STEPS_PER_QUARTER, RecordsConfig
-from pipelines.standard_datasets import guess_steps_per_quarter, load_benchmark_pickle, sequence_to_cells
+from pianorbm.rolls.records import DATASET_INFO, FORMAT_VERSION, SPLITS, encode_example, shard_name, write_shard
+from pianorbm.rolls.records_config import DEFAULT_STEPS_PER_QUARTER, RecordsConfig
+from pianorbm.rolls.standard_datasets import guess_steps_per_quarter, load_benchmark_pickle, sequence_to_cells
 
 
 class BuildError(Exception):
@@ -182,7 +182,7 @@ def build_records(out_dir: Path, config: RecordsConfig, *, clean_dir: Path | Non
     """Builds (or finds up to date) the records in ``out_dir``; returns the dataset info.
 
     With ``runner`` (an Apache Beam runner name), the files of a curated folder are rolled and the
-    shards written by a Beam pipeline (pipelines.beam_records); the records equal a local build's.
+    shards written by a Beam pipeline (rolls.beam_records); the records equal a local build's.
     """
     started = time.monotonic()
     if (clean_dir is None) == (pickle_path is None):
@@ -211,7 +211,7 @@ def build_records(out_dir: Path, config: RecordsConfig, *, clean_dir: Path | Non
         out_dir.mkdir(parents=True, exist_ok=True)
     fractions = config.split if clean_dir is not None else (0, 0, 0)  # a pickle keeps its published splits
     if runner:
-        from pipelines.beam_records import roll_and_write_with_beam
+        from pianorbm.rolls.beam_records import roll_and_write_with_beam
 
         summaries, shards, dropped = roll_and_write_with_beam(clean_dir, out_dir, files, config, runner=runner,
                                                               beam_options=beam_options, jobs=jobs)

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pipelines.pianoroll import KEYS
-from pipelines.records import read_split
+from pianorbm.rolls.pianoroll import KEYS
+from pianorbm.rolls.records import read_split
 
 QUANTA_PER_CHUNK = 16
 

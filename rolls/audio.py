@@ -15,7 +15,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from common.files import atomic_path
+from pianorbm.common.files import atomic_path
 
 AUDIO_FORMATS = {"wav": "wav", "flac": "flac", "ogg": "oga"}  # file suffix -> fluidsynth's file type
 SOUNDFONT_PLACES = ("/usr/share/sounds/sf2/default-GM.sf2", "/usr/share/sounds/sf2/FluidR3_GM.sf2",

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipelines.keys import key_correlations
-from pipelines.pianoroll import LOWEST_PITCH, roll_to_note_spans
+from pianorbm.rolls.keys import key_correlations
+from pianorbm.rolls.pianoroll import LOWEST_PITCH, roll_to_note_spans
 
 SCALAR_FEATURES = ("notes_per_second", "voices_mean", "voices_max", "clash_rate", "key_fit", "pitch_span",
                    "silent_rate")

@@ -1,7 +1,7 @@
 """One piece of a records build: rolling a clean file, its split, its examples and their shards.
 
-Every function here depends only on its arguments, so the local build (pipelines.build_records)
-and the Apache Beam build (pipelines.beam_records) make the same pieces in any order: a piece's
+Every function here depends only on its arguments, so the local build (rolls.build_records)
+and the Apache Beam build (rolls.beam_records) make the same pieces in any order: a piece's
 split key is a hash of its grid notes with pitches taken relative to its lowest note (duplicates
 and transposed copies of one piece land in the same split), and an example's shard is a hash of
 its name.
@@ -14,14 +14,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from common import storage
-from curate.file_curation import parse_song
-from curate.isolation import Failure
-from curate.scores import clean_relpath
-from pipelines.keys import estimate_key
-from pipelines.pianoroll import KEYS, active_cells, notes_to_grid
-from pipelines.records import SPLITS
-from pipelines.records_config import RecordsConfig
+from pianorbm.common import storage
+from pianorbm.curate.file_curation import parse_song
+from pianorbm.common.isolation import Failure
+from pianorbm.curate.scores import clean_relpath
+from pianorbm.rolls.keys import estimate_key
+from pianorbm.rolls.pianoroll import KEYS, active_cells, notes_to_grid
+from pianorbm.rolls.records import SPLITS
+from pianorbm.rolls.records_config import RecordsConfig
 
 ROLL_TIMEOUT_S = 120.0  # per clean file: they are already checked, so this only guards against the unforeseen
 ROLL_MEMORY_MB = 4096

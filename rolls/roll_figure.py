@@ -10,7 +10,7 @@ import io
 
 import numpy as np
 
-from pipelines.pianoroll import LOWEST_PITCH
+from pianorbm.rolls.pianoroll import LOWEST_PITCH
 
 NOTE_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from common import storage
-from common.files import atomic_path
-from pipelines.pianoroll import KEYS
+from pianorbm.common import storage
+from pianorbm.common.files import atomic_path
+from pianorbm.rolls.pianoroll import KEYS
 
 DATASET_INFO = "dataset.json"
 FORMAT_VERSION = 2  # 2: per-split pitch histograms (1 counted every split together)

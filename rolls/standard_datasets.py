@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipelines.pianoroll import HIGHEST_PITCH, KEYS, LOWEST_PITCH
+from pianorbm.rolls.pianoroll import HIGHEST_PITCH, KEYS, LOWEST_PITCH
 
 # JSB Chorales has one step per quarter note, the others one per eighth note.
 KNOWN_STEPS_PER_QUARTER = {"jsb": 1, "nottingham": 2, "musedata": 2, "piano-midi": 2, "piano_midi": 2}

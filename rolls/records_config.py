@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from common.settings import SettingsError, check_settings, parse_fractions, parse_int_range, setting
+from pianorbm.common.settings import SettingsError, check_settings, parse_fractions, parse_int_range, setting
 
 DEFAULT_STEPS_PER_QUARTER = 4
 

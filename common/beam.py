@@ -11,13 +11,11 @@ import json
 import logging
 import os
 from contextlib import contextmanager, nullcontext
-from pathlib import Path
 from typing import Callable
 
-from common import storage
-from common.quiet import stderr_held_back
+from pianorbm.common import storage
+from pianorbm.common.quiet import stderr_held_back
 
-PROJECT_ROOT = str(Path(__file__).resolve().parent.parent)
 BATCH = 32  # files per call into a worker's isolated process: amortises the round trip
 
 
@@ -63,9 +61,6 @@ def pipeline_options(runner: str, beam_options: tuple[str, ...] = (), jobs: int 
             flags.append("--direct_running_mode=multi_processing")
         if "direct_num_workers" not in keys:
             flags.append(f"--direct_num_workers={jobs or os.cpu_count() or 1}")
-        # local worker processes import pianorbm's modules: a checkout is importable without installing
-        paths = [PROJECT_ROOT, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
-        os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
     return PipelineOptions(flags)
 
 
@@ -81,11 +76,11 @@ def beam_pipeline(options):
 
 def isolated_calls(func: Callable, timeout_s: float, memory_mb: int):
     """A DoFn that maps ``func`` over a batch of argument tuples in one isolated worker process
-    (curate.isolation.IsolatedPool: a time limit, a memory cap, a crash fails one element), so a
+    (common.isolation.IsolatedPool: a time limit, a memory cap, a crash fails one element), so a
     hostile file is as harmless inside a Beam worker as in a local run. Emits (args, result or
     Failure)."""
     beam = import_beam()
-    from curate.isolation import IsolatedPool
+    from pianorbm.common.isolation import IsolatedPool
 
     class IsolatedCalls(beam.DoFn):
         def setup(self):

@@ -14,14 +14,14 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from common import storage
-from curate.config import CurateConfig
-from curate.curation import (CurationResult, CurationSetupError, check_paths, failure_row, find_inputs,
+from pianorbm.common import storage
+from pianorbm.curate.config import CurateConfig
+from pianorbm.curate.curation import (CurationResult, CurationSetupError, check_paths, failure_row, find_inputs,
                              remove_stale, write_outputs)
-from curate.file_curation import DUPLICATE, KEPT, examine_file
-from curate.isolation import Failure
-from curate.scores import clean_relpath
-from pipelines.beam_support import (batched, beam_pipeline, clear_lines, import_beam, isolated_calls, pipeline_options, read_lines,
+from pianorbm.curate.file_curation import DUPLICATE, KEPT, examine_file
+from pianorbm.common.isolation import Failure
+from pianorbm.curate.scores import clean_relpath
+from pianorbm.common.beam import (batched, beam_pipeline, clear_lines, import_beam, isolated_calls, pipeline_options, read_lines,
                                     write_lines)
 
 WORK_PREFIX = ".beam-curate/rows"

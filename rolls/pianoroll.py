@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from curate.song import Notes, Song
+from pianorbm.curate.song import Notes, Song
 
 LOWEST_PITCH, HIGHEST_PITCH = 21, 108
 KEYS = HIGHEST_PITCH - LOWEST_PITCH + 1  # 88

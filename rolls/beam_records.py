@@ -1,6 +1,6 @@
 """``pianorbm build-records --runner NAME``: roll a curated folder and write its shards on Apache Beam.
 
-Each clean file is rolled by the local build's own function (pipelines.pieces.roll_clean_file,
+Each clean file is rolled by the local build's own function (rolls.pieces.roll_clean_file,
 isolated in each worker); a piece's split comes from its content hash and an example's shard from
 a hash of its name, so no worker needs to see the others; each shard is written by the worker
 that holds its examples, in the order a local build writes them. The command then writes
@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from common import storage
-from pipelines.beam_support import (batched, beam_pipeline, clear_lines, import_beam, isolated_calls, pipeline_options, read_lines,
+from pianorbm.common import storage
+from pianorbm.common.beam import (batched, beam_pipeline, clear_lines, import_beam, isolated_calls, pipeline_options, read_lines,
                                     write_lines)
-from pipelines.pieces import (ROLL_MEMORY_MB, ROLL_TIMEOUT_S, Piece, assign_split, dropped_reason, piece_summary,
+from pianorbm.rolls.pieces import (ROLL_MEMORY_MB, ROLL_TIMEOUT_S, Piece, assign_split, dropped_reason, piece_summary,
                               roll_clean_file, shard_count, shard_of, transpositions)
-from pipelines.records import SPLITS, encode_example, shard_name, write_shard
-from pipelines.records_config import RecordsConfig
+from pianorbm.rolls.records import SPLITS, encode_example, shard_name, write_shard
+from pianorbm.rolls.records_config import RecordsConfig
 
 WORK_PREFIX = ".beam-records/out"
 

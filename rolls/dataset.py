@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipelines.pianoroll import KEYS
-from pipelines.records import RecordsError, cells_to_dense, load_info, parse_example, shard_paths
+from pianorbm.rolls.pianoroll import KEYS
+from pianorbm.rolls.records import RecordsError, cells_to_dense, load_info, parse_example, shard_paths
 
 
 def make_dataset(records_dir: Path, split: str = "train", *, seq_len: int | None = 100, batch_size: int = 32,
