@@ -313,7 +313,7 @@ def train_command(records_dir: Path, run_dir: Path, restart: bool, **settings) -
 
     with _reported(TrainingError):
         state = train(records_dir, run_dir, config, restart=restart, log=Output.log)
-    best = state.get("best_monitor")
+    best = state.get("best_validation")
     click.echo(f"{run_dir}: epoch {state['epoch']}, step {state['step']}, best {state.get('criterion', 'val_monitor')} "
                f"{'none yet' if best is None else f'{best:.4f}'} at epoch {state['best_epoch']} "
                f"({state['finished'] or 'in progress'})")
@@ -382,7 +382,8 @@ def evaluate_command(run_dir: Path, records_dir: Path | None, **settings) -> Non
     with _reported(RunFolderError):
         check_source(run_dir)
     _import_tensorflow()
-    from pianorbm.model.evaluate import EvaluationError, evaluate_run, result_table
+    from pianorbm.model.evaluate import EvaluationError, evaluate_run
+    from pianorbm.model.evaluation_table import result_table
 
     with _reported(EvaluationError):
         result = evaluate_run(run_dir, records_dir, config, progress=_progress_bar("evaluate", "frame"))

@@ -1,6 +1,6 @@
 """Make the pretrained models that ship in model/pretrained/ from finished runs of paper_table.py.
 
-    python benchmarks/make_pretrained.py [--work docs/paper-runs]
+    python benchmarks/make_pretrained.py [--work results/paper-runs]
 
 For each dataset the run with the lowest *validation* NLL is exported (the test split chooses
 nothing), with its test figures and its training data's statistics written to index.json.
@@ -31,7 +31,7 @@ STATISTICS_QPM = 120
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--work", type=Path, default=REPO / "docs" / "paper-runs")
+    parser.add_argument("--work", type=Path, default=REPO / "results" / "paper-runs")
     args = parser.parse_args()
     index = {}
     for dataset, (name, description) in NAMES.items():
@@ -40,7 +40,7 @@ def main() -> None:
         if not runs:
             print(f"{dataset}: no finished run in {args.work}")
             continue
-        best = min(runs, key=lambda run: json.loads((run / "state.json").read_text())["best_monitor"])
+        best = min(runs, key=lambda run: json.loads((run / "state.json").read_text())["best_validation"])
         state = json.loads((best / "state.json").read_text())
         evaluation = json.loads((best / "eval-test.json").read_text())
         settings = json.loads((best / "train.json").read_text())
@@ -51,12 +51,12 @@ def main() -> None:
         index[name] = {
             "file": path.name, "description": description, "cell": settings["cell"], "seed": settings["seed"],
             "train": settings, "epochs": state["epoch"], "best_epoch": state["best_epoch"],
-            "validation_nll": state["best_monitor"],
+            "validation_nll": state["best_validation"],
             "test": {**{k: evaluation[k] for k in ("nll", "nll_ci95", "accuracy", "accuracy_ci95", "accuracy_pooled")},
                      "ais": f"{evaluation['settings']['ais_chains']} x {evaluation['settings']['ais_betas']}"},
             "data_statistics": shippable(statistics), "data_statistics_qpm": STATISTICS_QPM,
         }
-        print(f"{name}: {best.name}, validation NLL {state['best_monitor']:.3f}, test NLL {evaluation['nll']:.3f}, "
+        print(f"{name}: {best.name}, validation NLL {state['best_validation']:.3f}, test NLL {evaluation['nll']:.3f}, "
               f"{path.stat().st_size / 1024:.0f} KiB")
     write_json_atomic(PRETRAINED_DIR / "index.json", index)
 

@@ -1,7 +1,7 @@
 """The paper's table, like for like: every cell on JSB Chorales and Nottingham with the default
 recipe (no option beyond the folders), several seeds, then docs/results.md rewritten.
 
-    python benchmarks/paper_table.py [--work docs/paper-runs] [--datasets jsb,nottingham]
+    python benchmarks/paper_table.py [--work results/paper-runs] [--datasets jsb,nottingham]
                                      [--cells rnn,gru,lstm] [--seeds 0,1]
 
 Published splits, no augmentation, nothing tuned per dataset. Each run is a run folder under
@@ -14,12 +14,14 @@ fresh checkout regenerates the table with --only-report and fills it further.
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
+from string import Template
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -34,6 +36,7 @@ from pianorbm.rolls.build_records import build_records  # noqa: E402
 from pianorbm.rolls.records_config import RecordsConfig  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
+TEMPLATE = Path(__file__).resolve().parent / "results_template.md"
 DATASETS = {"jsb": "JSB Chorales", "nottingham": "Nottingham"}
 # Test NLL: AIS and reverse AIS, a bracket (docs/ais-check.md). JSB: 16 x 500 brackets within ~0.015 nats,
 # whole test split. Nottingham's sharper models need long schedules (on 300 valid frames: 16 x 2,000 leaves a
@@ -96,6 +99,18 @@ def records_for(work: Path, dataset: str) -> Path:
     return records
 
 
+def training_seconds(run: Path) -> float:
+    """The epochs' summed wall time from the run's history.csv (validation and compiling not included)."""
+    with open(run / "history.csv", newline="") as handle:
+        return sum(float(row["seconds"]) for row in csv.DictReader(handle))
+
+
+def run_result(run: Path, state: dict, evaluation: dict, config: TrainConfig) -> dict:
+    """What the tables need of one evaluated run."""
+    return {"state": state, "eval": evaluation, "other_settings": other_settings(run, config),
+            "training_seconds": training_seconds(run)}
+
+
 def run_one(work: Path, dataset: str, cell: str, seed: int, log) -> dict:
     records = records_for(work, dataset)
     run = work / f"{dataset}-{cell}-seed{seed}"
@@ -105,8 +120,7 @@ def run_one(work: Path, dataset: str, cell: str, seed: int, log) -> dict:
     if needs_training(run, state, config):
         state = train(records, run, config, log=log)
     done = evaluation_made_with(run / "eval-test.json", EVALUATION[dataset], state)
-    return {"state": state, "eval": done or evaluate_run(run, records, EVALUATION[dataset]),
-            "other_settings": other_settings(run, config)}
+    return run_result(run, state, done or evaluate_run(run, records, EVALUATION[dataset]), config)
 
 
 def _ci(figure: dict, name: str, scale: float = 1.0, digits: int = 2) -> str:
@@ -134,7 +148,7 @@ def _in_progress(work: Path, dataset: str, cell: str, seeds: list[int]) -> str:
     if not states:
         return "not run yet"
     return "; ".join(f"seed {seed} {'trained, not evaluated' if state.get('finished') else 'training'}: epoch "
-                     f"{state['epoch']}, " + (f"best validation NLL {state['best_monitor']:.3f} at epoch "
+                     f"{state['epoch']}, " + (f"best validation NLL {state['best_validation']:.3f} at epoch "
                                               f"{state['best_epoch']}" if state.get("best_epoch") else "no validation yet")
                      for seed, state in states)
 
@@ -157,7 +171,7 @@ def _row(scope: str, label: str, runs: list[dict]) -> str:
     likely = [e["accuracy_likely_keys"] for e in evals if "accuracy_likely_keys" in e]
     likely = f"{100 * _mean(likely):.1f} % {_ci(evals[0], 'accuracy_likely_keys', 100, 1)}" \
         if len(likely) == len(evals) else "not measured"
-    minutes = _mean([sum(row["seconds"] for row in r["state"]["history"]) / 60 for r in runs])
+    minutes = _mean([r["training_seconds"] / 60 for r in runs])
     epochs = "; ".join(f"{r['state']['epoch']} ({r['state']['best_epoch']}){how_it_stopped(r['state'])}"
                        for r in runs)
     return (
@@ -360,9 +374,41 @@ def paired_table(results: dict, work: Path, datasets: list[str], cells: list[str
     return lines
 
 
+def measured_on(results: dict) -> str:
+    """The date of the newest evaluation in the table (today's for evaluations made before they were dated)."""
+    dates = [run["eval"].get("evaluated_on") or time.strftime("%Y-%m-%d") for run in results.values()]
+    return max(dates, default=time.strftime("%Y-%m-%d"))
+
+
+def report(results: dict, work: Path, datasets: list[str], cells: list[str], seeds: list[int]) -> str:
+    """docs/results.md: the words of benchmarks/results_template.md, filled with the tables and the recipe."""
+    defaults = TrainConfig()
+    validation = VALIDATION_NLL[defaults.validation]
+    commands = [
+        *[f'pianorbm build-records --from-pickle "../shared/data/benchmarks/{DATASETS[d]}.pickle" {d}-records'
+          for d in datasets],
+        *[f"pianorbm train {d}-records {d}-{c}-seed{s} --cell {c} --seed {s}" for c in cells for d in datasets
+          for s in seeds],
+        *[f"pianorbm evaluate {d}-{c}-seed{s} --ais-chains {EVALUATION[d].ais_chains} "
+          f"--ais-betas {EVALUATION[d].ais_betas}" for c in cells for d in datasets for s in seeds]]
+    tables = {"main_table": table(results, work, datasets, cells, seeds),
+              "goals_table": goals_table(results, datasets, cells, seeds),
+              "subset_table": subset_table(results, work, datasets, cells, seeds),
+              "paired_table": paired_table(results, work, datasets, cells, seeds),
+              "position_table": position_table(results, datasets, cells, seeds), "commands": commands}
+    template = TEMPLATE.read_text().split("-->\n", 1)[1]
+    return Template(template).substitute(
+        {name: "\n".join(lines) for name, lines in tables.items()}, date=measured_on(results),
+        hidden=defaults.hidden, recurrent=defaults.recurrent, k=defaults.k, batch_size=defaults.batch_size,
+        seq_len=defaults.seq_len, dropout=f"{defaults.dropout:g}", learning_rate=f"{defaults.learning_rate:g}",
+        weight_average_frames=f"{defaults.weight_average_frames:,}", validation=validation.describe(),
+        train_frames_between=f"{validation.train_frames_between:,}", patience=defaults.patience,
+        epochs=defaults.epochs, subset_names=", ".join(name for name, _ in SUBSET_EVALUATION.values()))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--work", type=Path, default=REPO / "docs" / "paper-runs")
+    parser.add_argument("--work", type=Path, default=REPO / "results" / "paper-runs")
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "results.md")
     parser.add_argument("--datasets", default="jsb,nottingham")
     parser.add_argument("--cells", default="rnn,gru,lstm")
@@ -379,114 +425,14 @@ def main() -> None:
             state = json.loads((run / "state.json").read_text()) if (run / "state.json").exists() else {}
             evaluation = evaluation_made_with(run / "eval-test.json", EVALUATION[dataset], state)
             if evaluation:  # not a run trained on since its evaluation
-                results[(dataset, cell, seed)] = {"state": state, "eval": evaluation,
-                                                  "other_settings": other_settings(run, recipe(cell, seed))}
+                results[(dataset, cell, seed)] = run_result(run, state, evaluation, recipe(cell, seed))
             continue
         started = time.monotonic()
         results[(dataset, cell, seed)] = run_one(args.work, dataset, cell, seed, log=lambda *_: None)
         figure = results[(dataset, cell, seed)]["eval"]
         print(f"{dataset} {cell} seed {seed}: NLL {figure['nll']:.3f} accuracy {figure['accuracy']:.3f} "
               f"({(time.monotonic() - started) / 60:.1f} min)", flush=True)
-    defaults = TrainConfig()
-    validation = VALIDATION_NLL[defaults.validation]
-    lines = [
-        "# Results: the paper's table, like for like",
-        "",
-        f"Measured by `python benchmarks/paper_table.py` on {time.strftime('%Y-%m-%d')}, x86_64, 2 CPU cores, "
-        "with the default recipe of `pianorbm train` (no option beyond the folders):",
-        f"RBM {defaults.hidden} hidden, {defaults.recurrent} recurrent units, CD-{defaults.k}; whole pieces in batches "
-        f"of about {defaults.batch_size} x {defaults.seq_len} frames, trained in chunks of {defaults.seq_len} frames "
-        f"with the recurrent state carried across chunks; dropout {defaults.dropout:g} on the conditioner's input; "
-        "Adam, learning rate "
-        f"{defaults.learning_rate:g}, constant; validated, kept and evaluated: a moving average of the weights "
-        f"(time constant {defaults.weight_average_frames:,} training frames); the weights of the best validation NLL "
-        f"({validation.describe()}, "
-        f"about every {validation.train_frames_between:,} training frames), stopping after {defaults.patience} "
-        f"validations without improvement, at most {defaults.epochs} epochs. Published splits, no augmentation, "
-        "nothing tuned per "
-        "dataset. Runs here shared the 2 cores with one to three other jobs, so the epoch times are two to "
-        "three times a quiet machine's (validation and compiling not included).",
-        "",
-        "Test NLL per time step: every frame of the test pieces, the first predicted from the learned initial "
-        "state, log Z by AIS, which reads the NLL low when its schedule is short for the model's sharpness, and by "
-        "reverse AIS from each true frame, which reads it high: the two columns bracket the NLL "
-        "([ais-check.md](ais-check.md)). JSB: the whole test split, 16 chains x 500 temperatures (the bracket "
-        "closes to 0.01-0.06 nats: the longer-trained rnn models are sharper). Nottingham: the whole test split "
-        "too, at 2 chains x 16,000 temperatures, which its sharper models need (about 41 min a run on 2 cores). "
-        "Expected accuracy: for each time step, ACC = TP / (TP + FP + FN) "
-        "averaged over samples of p(v_t | v_<t) (8 chains per frame started from the previous true frame, 50 "
-        "burn-in steps, 25 samples each), then averaged over time steps (the benchmark's rule); pooled accuracy is "
-        "Bay et al.'s sum TP / sum (TP + FP + FN); 'keys with p > 1/2' is the ACC of a deterministic prediction "
-        "from the same samples, comparable with the copy-previous floor, which is deterministic too. Intervals: "
-        "95 % bootstrap over test pieces (of the first seed). The floors are fitted on the train split only.",
-        "",
-        *table(results, args.work, datasets, cells, seeds),
-        "",
-        "## Goals",
-        "",
-        "Issue 12's goals, like for like, against the rows of the present default (seed means; the intervals "
-        "are over test pieces, of the first seed, and paired with the floor on the same frames).",
-        "",
-        *goals_table(results, datasets, cells, seeds),
-        "",
-        "## The earlier subset of test pieces against the whole test split",
-        "",
-        "An earlier table scored Nottingham on its first 40 of 170 test pieces by name (`--pieces 40`), to save "
-        "evaluation time. The floors and each run on that subset and on the whole split, with the same AIS "
-        "settings (the subset's evaluations are kept as "
-        f"{', '.join(name for name, _ in SUBSET_EVALUATION.values())} in the run folders): the subset's floors "
-        "differ from the whole split's, so it is not a sample of it, and its figures could not be set beside the "
-        "paper's.",
-        "",
-        *subset_table(results, args.work, datasets, cells, seeds),
-        "",
-        "## The cells compared on the same frames",
-        "",
-        "Each cell minus the rnn cell, frame by frame on the same test frames (`pianorbm compare`), with a 95 % "
-        "bootstrap interval over pieces that resamples the same pieces for both: negative NLL and positive "
-        "accuracy favour the cell. An interval that excludes zero is a difference the choice of pieces does not "
-        "explain; one row per training seed, each cell against the rnn run of the same seed, so a sign that holds "
-        "across seeds is not an accident of one training run.",
-        "",
-        *paired_table(results, args.work, datasets, cells, seeds),
-        "",
-        "## Long pieces: NLL over the first 100 frames of each piece and over the rest",
-        "",
-        "The experiment this project starts from switched to an LSTM conditioner because long pieces defeated "
-        "the plain RNN. Per run:",
-        "",
-        *position_table(results, datasets, cells, seeds),
-        "",
-        "## Earlier defaults",
-        "",
-        "A row labelled 'earlier bound' or 'trained with ...' is a run of an earlier default, never averaged "
-        "with the present one; this script resumes a run stopped by a lower epoch bound from its committed "
-        "checkpoint. The tables of earlier defaults, each with its runs: "
-        "[results-before-averaging.md](results-before-averaging.md) (no moving average of the weights, "
-        "`--weight-average-frames 0`), [results-quick-validation.md](results-quick-validation.md) (validation "
-        "by AIS 8 x 100, `--validation quick`, which read Nottingham's sharp models lower and lower as they "
-        "sharpened, so its runs never stopped: [ais-check.md](ais-check.md)) and "
-        "[results-bound-500.md](results-bound-500.md) (an epoch bound of 500, which stopped every JSB run with "
-        "its validation NLL still falling). The runs jsb rnn seed 0 and nottingham rnn seeds 0 and 1 are the "
-        "averaging trials, trained before the average's warm-up (a time constant of a tenth of the frames seen "
-        "until that reaches the default) was added: they averaged from the initial weights instead, which "
-        "changes their early validations and, by their best epochs, weights the initial ones by less than "
-        "e^-70. How the recipe was chosen: [recipe.md](recipe.md).",
-        "",
-        "## Commands",
-        "",
-        "```sh",
-        *[f'pianorbm build-records --from-pickle "../shared/data/benchmarks/{DATASETS[d]}.pickle" {d}-records'
-          for d in datasets],
-        *[f"pianorbm train {d}-records {d}-{c}-seed{s} --cell {c} --seed {s}" for c in cells for d in datasets
-          for s in seeds],
-        *[f"pianorbm evaluate {d}-{c}-seed{s} --ais-chains {EVALUATION[d].ais_chains} "
-          f"--ais-betas {EVALUATION[d].ais_betas}" for c in cells for d in datasets
-          for s in seeds],
-        "```",
-        "",
-    ]
-    write_report(lines, args.out)
+    write_report(report(results, args.work, datasets, cells, seeds).split("\n"), args.out)
 
 
 if __name__ == "__main__":

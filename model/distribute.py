@@ -102,7 +102,7 @@ class ReplicaBatches:
 
     def run(self, rolls: np.ndarray, lengths: np.ndarray, chunks) -> dict:
         """Trains on every chunk of a batch (rows padded with empty ones to a multiple of the
-        replicas); ``chunks(rolls, lengths)`` yields (frames, lengths inside) as for one device."""
+        replicas); ``chunks(rolls, lengths)`` yields (frames, chunk lengths) as for one device."""
         import tensorflow as tf
 
         rows = math.ceil(len(lengths) / self.replicas)
@@ -117,8 +117,9 @@ class ReplicaBatches:
         zeros = np.zeros((rows * self.replicas, self.model.recurrent_units), np.float32)
         carried = [self._per_replica(zeros, rows) for _ in range(self.model.conditioner.state_count)]
         first, metrics = True, None
-        for frames, inside in chunks(rolls, lengths):
-            metrics, carried = self.step(self._per_replica(frames, rows), self._per_replica(inside, rows), carried,
-                                         tf.constant(first), replica_rows, tf.constant(int(inside.sum()), tf.int64))
+        for frames, chunk_lengths in chunks(rolls, lengths):
+            metrics, carried = self.step(self._per_replica(frames, rows), self._per_replica(chunk_lengths, rows),
+                                         carried, tf.constant(first), replica_rows,
+                                         tf.constant(int(chunk_lengths.sum()), tf.int64))
             first = False
         return metrics

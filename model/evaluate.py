@@ -18,10 +18,10 @@ The floors (independent keys, previous frame) are fitted on the training split o
 from __future__ import annotations
 
 import io
-import json
 import math
+import os
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +33,7 @@ from pianorbm.model.bootstrap import bootstrap_interval, per_frame_mean, piece_s
 from pianorbm.model.floors import (PreviousFrameModel, bernoulli_accuracy, bernoulli_nll, copy_previous_accuracy,
                           previous_frames)
 from pianorbm.model.likelihood import CHUNK, frame_nll, frames_and_biases
-from pianorbm.model.run_folder import RunFolderError, load_run_model, read_data
+from pianorbm.model.run_folder import RunFolderError, load_run_model, read_state, records_of
 from pianorbm.rolls.dataset import split_frames
 from pianorbm.rolls.records import RecordsError, key_frequencies, load_info
 
@@ -102,9 +102,9 @@ def _by_position(nll: np.ndarray, lengths: list[int], seed: int) -> dict:
     """NLL over frames 1-100 of each piece and over the frames after them, with intervals."""
     positions = _positions(lengths)
     result = {}
-    for name, inside in (("frames_1_100", positions < POSITION_SPLIT), ("frames_101_on", positions >= POSITION_SPLIT)):
-        counts = piece_sums(inside.astype(np.float64), lengths)
-        sums = piece_sums(np.where(inside, nll, 0.0), lengths)
+    for name, in_part in (("frames_1_100", positions < POSITION_SPLIT), ("frames_101_on", positions >= POSITION_SPLIT)):
+        counts = piece_sums(in_part.astype(np.float64), lengths)
+        sums = piece_sums(np.where(in_part, nll, 0.0), lengths)
         if counts.sum() == 0:
             result[name] = {"frames": 0, "pieces": 0}
             continue
@@ -160,21 +160,106 @@ def _reverse_figures(reverse_nll: np.ndarray, errors: np.ndarray, nll: np.ndarra
 
 def _trained(run_dir: Path, weights: str) -> dict | None:
     """How far the run had trained when it was evaluated, and which epoch's weights were scored."""
-    state_path = run_dir / "state.json"
-    if not state_path.exists():
+    if not (run_dir / "state.json").exists():
         return None
-    state = json.loads(state_path.read_text())
+    state = read_state(run_dir)
     return {"epoch": state.get("epoch"), "finished": state.get("finished"),
             "weights_epoch": state.get("best_epoch") if weights == "best" and (run_dir / "best.weights.h5").exists()
             else state.get("epoch")}
 
 
+@dataclass
+class FrameScores:
+    """Per-frame figures of one split, pieces concatenated: (F,) arrays unless said."""
+
+    frames: np.ndarray  # (F, 88) the true frames
+    lengths: list[int]  # frames per piece
+    pieces: list[str]
+    nll: np.ndarray  # AIS (reads low)
+    nll_errors: np.ndarray  # each frame's AIS standard error
+    reverse_nll: np.ndarray | None  # reverse AIS (reads high), when asked for
+    reverse_errors: np.ndarray | None
+    accuracy: np.ndarray  # expected ACC over samples
+    counts: np.ndarray  # (F, 3) TP, FP, FN summed over samples
+    likely_accuracy: np.ndarray  # ACC of the keys with p > 1/2
+    copy_accuracy: np.ndarray  # ACC of the copy-previous floor
+    copy_counts: np.ndarray  # (F, 3) its TP, FP, FN
+
+
+def score_frames(model, records_dir: Path, config: EvaluateConfig, progress=None) -> FrameScores:
+    """Every frame of the split scored under ``model``: NLL by AIS (and reverse AIS), expected accuracy."""
+    frames, visible_bias, hidden_bias, lengths, pieces = frames_and_biases(
+        model, records_dir, config.split, config.batch_size, max_pieces=config.pieces)
+    previous = previous_frames(frames, lengths)
+    bar = progress(len(frames)) if progress else None
+    parts = {name: [] for name in ("nll", "errors", "reverse_nll", "reverse_errors", "accuracy", "counts", "likely")}
+    for start in range(0, len(frames), CHUNK):
+        v = frames[start:start + CHUNK]
+        bv, bh = visible_bias[start:start + CHUNK], hidden_bias[start:start + CHUNK]
+        chunk_nll, error = frame_nll(model, v, bv, bh, config.ais_chains, config.ais_betas, config.seed + start)
+        parts["nll"].append(chunk_nll)
+        parts["errors"].append(error)
+        if config.reverse_ais:
+            chunk_nll, error = frame_nll(model, v, bv, bh, config.ais_chains, config.ais_betas, config.seed + start,
+                                         reverse=True)
+            parts["reverse_nll"].append(chunk_nll)
+            parts["reverse_errors"].append(error)
+        chunk_accuracy, chunk_counts, key_probabilities = expected_accuracy(
+            model.rbm.W, bv, bh, previous[start:start + CHUNK], v, chains=config.accuracy_chains,
+            burn_in=config.accuracy_burn_in, samples=config.accuracy_samples, seed=config.seed + start)
+        parts["accuracy"].append(chunk_accuracy)
+        parts["counts"].append(chunk_counts)
+        parts["likely"].append(frame_accuracy(key_probabilities > 0.5, v))
+        if bar is not None:
+            bar.update(len(v))
+    if bar is not None:
+        bar.close()
+    joined = {name: np.concatenate(values) if values else None for name, values in parts.items()}
+    copy_accuracy, copy_counts = copy_previous_accuracy(frames, lengths)
+    return FrameScores(copy_accuracy=copy_accuracy, copy_counts=copy_counts, frames=frames, lengths=lengths, pieces=pieces, nll=joined["nll"], nll_errors=joined["errors"],
+                       reverse_nll=joined["reverse_nll"], reverse_errors=joined["reverse_errors"],
+                       accuracy=joined["accuracy"], counts=joined["counts"], likely_accuracy=joined["likely"])
+
+
+def summarise(scores: FrameScores, records_dir: Path, info: dict, config: EvaluateConfig) -> dict:
+    """The evaluation's figures from its per-frame scores: means with intervals over pieces, the floors
+    beside them on the same frames, the published figures of a benchmark."""
+    lengths, seed = scores.lengths, config.seed
+    offsets = np.cumsum([0] + lengths)
+    per_sequence = [scores.nll[a:b].mean() for a, b in zip(offsets[:-1], offsets[1:]) if b > a]
+    floors = floor_figures(records_dir, scores.frames, lengths, seed, copy=(scores.copy_accuracy, scores.copy_counts))
+    benchmark = benchmark_name(info)
+    return {
+        "split": config.split,
+        "settings": asdict(config),
+        "frames": int(len(scores.nll)),
+        "sequences": len(per_sequence),
+        "sequences_in_split": info["splits"][config.split].get("examples"),
+        **({"pieces_scored": scores.pieces} if config.pieces else {}),
+        **_figures(scores.nll, scores.accuracy, scores.counts, lengths, seed),
+        # ACC of a deterministic prediction: every key more likely on than off under p(v_t | v_<t)
+        **_named_mean("accuracy_likely_keys", scores.likely_accuracy, lengths, seed),
+        "over_copy_floor": _over_copy_floor(scores.accuracy, scores.likely_accuracy, scores.copy_accuracy, lengths,
+                                            seed),
+        "nll_standard_error": _combined_error(scores.nll_errors),
+        "nll_per_sequence": float(np.mean(per_sequence)),
+        "nll_by_position": _by_position(scores.nll, lengths, seed),
+        **(_reverse_figures(scores.reverse_nll, scores.reverse_errors, scores.nll, lengths, seed)
+           if scores.reverse_nll is not None else {}),
+        "floors": floors,
+        "bernoulli_nll": floors["independent_keys"]["nll"],
+        "benchmark": benchmark,
+        "published": PUBLISHED_NLL.get(benchmark or "", {}),
+        "published_accuracy": PUBLISHED_ACCURACY.get(benchmark or "", {}),
+    }
+
+
 def evaluate_run(run_dir: Path, records_dir: Path | None, config: EvaluateConfig, progress=None) -> dict:
-    """Evaluates the run on one split; writes and returns ``eval-<split>.json`` in ``run_dir``."""
+    """Evaluates the run on one split; writes ``eval-<split>.json`` (paths in it relative to ``run_dir``)
+    and its per-frame figures beside it, and returns the JSON's content."""
     run_dir = Path(run_dir)
     try:
-        data = read_data(run_dir)
-        records_dir = Path(records_dir or data["records"])
+        records_dir = Path(records_dir) if records_dir else records_of(run_dir)
         info = load_info(records_dir)
         splits = [name for name, split in info["splits"].items() if split["frames"]]
         if config.split not in splits:
@@ -184,121 +269,16 @@ def evaluate_run(run_dir: Path, records_dir: Path | None, config: EvaluateConfig
     except (RunFolderError, RecordsError) as err:
         raise EvaluationError(str(err)) from err
     started = time.monotonic()
-    frames, visible_bias, hidden_bias, lengths, pieces = frames_and_biases(
-        model, records_dir, config.split, config.batch_size, max_pieces=config.pieces)
-    previous = previous_frames(frames, lengths)
-    bar = progress(len(frames)) if progress else None
-    nll, errors, reverse_nll, reverse_errors, accuracy, counts, likely_accuracy = [], [], [], [], [], [], []
-    for start in range(0, len(frames), CHUNK):
-        v = frames[start:start + CHUNK]
-        bv, bh = visible_bias[start:start + CHUNK], hidden_bias[start:start + CHUNK]
-        chunk_nll, error = frame_nll(model, v, bv, bh, config.ais_chains, config.ais_betas, config.seed + start)
-        nll.append(chunk_nll)
-        errors.append(error)
-        if config.reverse_ais:
-            chunk_nll, error = frame_nll(model, v, bv, bh, config.ais_chains, config.ais_betas, config.seed + start,
-                                         reverse=True)
-            reverse_nll.append(chunk_nll)
-            reverse_errors.append(error)
-        chunk_accuracy, chunk_counts, key_probabilities = expected_accuracy(
-            model.rbm.W, bv, bh, previous[start:start + CHUNK], v, chains=config.accuracy_chains,
-            burn_in=config.accuracy_burn_in, samples=config.accuracy_samples, seed=config.seed + start)
-        accuracy.append(chunk_accuracy)
-        counts.append(chunk_counts)
-        likely_accuracy.append(frame_accuracy(key_probabilities > 0.5, v))
-        if bar is not None:
-            bar.update(len(v))
-    if bar is not None:
-        bar.close()
-    nll_all, error_all = np.concatenate(nll), np.concatenate(errors)
-    reverse_all = np.concatenate(reverse_nll) if config.reverse_ais else None
-    accuracy, likely_accuracy = np.concatenate(accuracy), np.concatenate(likely_accuracy)
-    offsets = np.cumsum([0] + lengths)
-    per_sequence = [nll_all[a:b].mean() for a, b in zip(offsets[:-1], offsets[1:]) if b > a]
-    copy_accuracy, copy_counts = copy_previous_accuracy(frames, lengths)
-    floors = floor_figures(records_dir, frames, lengths, config.seed, copy=(copy_accuracy, copy_counts))
-    benchmark = benchmark_name(info)
-    result = {
-        "stage": "evaluate",
-        "run": str(run_dir.resolve()),
-        "records": str(records_dir.resolve()),
-        "split": config.split,
-        "settings": asdict(config),
-        "frames": int(len(nll_all)),
-        "sequences": len(per_sequence),
-        "sequences_in_split": info["splits"][config.split].get("examples"),
-        **({"pieces_scored": pieces} if config.pieces else {}),
-        **_figures(nll_all, accuracy, np.concatenate(counts), lengths, config.seed),
-        # ACC of a deterministic prediction: every key more likely on than off under p(v_t | v_<t)
-        **_named_mean("accuracy_likely_keys", likely_accuracy, lengths, config.seed),
-        "over_copy_floor": _over_copy_floor(accuracy, likely_accuracy, copy_accuracy, lengths, config.seed),
-        "nll_standard_error": _combined_error(error_all),
-        "nll_per_sequence": float(np.mean(per_sequence)),
-        "nll_by_position": _by_position(nll_all, lengths, config.seed),
-        **(_reverse_figures(reverse_all, np.concatenate(reverse_errors), nll_all, lengths, config.seed)
-           if config.reverse_ais else {}),
-        "floors": floors,
-        "bernoulli_nll": floors["independent_keys"]["nll"],
-        "benchmark": benchmark,
-        "published": PUBLISHED_NLL.get(benchmark or "", {}),
-        "published_accuracy": PUBLISHED_ACCURACY.get(benchmark or "", {}),
-        "seconds": round(time.monotonic() - started, 1),
-        "trained": _trained(run_dir, config.weights),
-        "conventions": CONVENTIONS,
-        "per_frame": per_frame_path(run_dir, config.split).name,
-    }
-    _write_per_frame(per_frame_path(run_dir, config.split), pieces=np.asarray(pieces), lengths=np.asarray(lengths),
-                     nll=nll_all, accuracy=accuracy, accuracy_likely_keys=likely_accuracy,
-                     copy_floor_accuracy=copy_accuracy,
-                     **({"nll_reverse": reverse_all} if config.reverse_ais else {}))
+    scores = score_frames(model, records_dir, config, progress)
+    figures = summarise(scores, records_dir, info, config)
+    result = {"stage": "evaluate", "run": run_dir.resolve().name,
+              "records": os.path.relpath(records_dir.resolve(), run_dir.resolve()), **figures,
+              "seconds": round(time.monotonic() - started, 1), "evaluated_on": time.strftime("%Y-%m-%d"),
+              "trained": _trained(run_dir, config.weights), "conventions": CONVENTIONS,
+              "per_frame": per_frame_path(run_dir, config.split).name}
+    _write_per_frame(per_frame_path(run_dir, config.split), pieces=np.asarray(scores.pieces),
+                     lengths=np.asarray(scores.lengths), nll=scores.nll, accuracy=scores.accuracy,
+                     accuracy_likely_keys=scores.likely_accuracy, copy_floor_accuracy=scores.copy_accuracy,
+                     **({"nll_reverse": scores.reverse_nll} if scores.reverse_nll is not None else {}))
     write_json_atomic(run_dir / f"eval-{config.split}.json", result)
     return result
-
-
-def _interval(figure: dict, name: str, scale: float = 1.0, digits: int = 2) -> str:
-    low, high = figure.get(f"{name}_ci95", [float("nan")] * 2)
-    return f"[{scale * low:.{digits}f}, {scale * high:.{digits}f}]"
-
-
-def result_table(result: dict) -> str:
-    """The evaluation as a text table: this run, the two floors, the published figures."""
-    header = f"{'model':<36} {'NLL/step':>8} {'95 % CI':>16} {'accuracy':>9} {'95 % CI':>14} {'pooled':>7}"
-    lines = [header, "-" * len(header)]
-
-    def row(name: str, figure: dict) -> str:
-        nll = f"{figure['nll']:>8.3f} {_interval(figure, 'nll', digits=3):>16}" if "nll" in figure else " " * 25
-        return (f"{name:<36} {nll} {100 * figure['accuracy']:>8.1f}% {_interval(figure, 'accuracy', 100, 1):>14} "
-                f"{100 * figure['accuracy_pooled']:>6.1f}%")
-
-    lines.append(row("this run", result))
-    if "accuracy_likely_keys" in result:
-        lines.append(f"{'this run, keys with p > 1/2':<36} {'':>25} {100 * result['accuracy_likely_keys']:>8.1f}% "
-                     f"{_interval(result, 'accuracy_likely_keys', 100, 1):>14}   (deterministic, like the floors)")
-    over = result.get("over_copy_floor")
-    if over:
-        lines.append(f"{'this run minus the copy floor':<36} {'':>25} {100 * over['accuracy']:>+8.1f}% "
-                     f"{_interval(over, 'accuracy', 100, 1):>14}   (paired over pieces; keys with p > 1/2: "
-                     f"{100 * over['accuracy_likely_keys']:+.1f}% {_interval(over, 'accuracy_likely_keys', 100, 1)})")
-    if "nll_reverse" in result:
-        lines.append(f"{'this run, reverse AIS (reads high)':<36} {result['nll_reverse']:>8.3f} "
-                     f"{_interval(result, 'nll_reverse', digits=3):>16}   (AIS reads low: the NLL lies between)")
-    lines.append(row("floor: previous frame (Markov keys)", result["floors"]["previous_frame"]))
-    lines.append(row("floor: independent keys", result["floors"]["independent_keys"]))
-    for name, value in result["published"].items():
-        accuracy = result.get("published_accuracy", {}).get(name)
-        lines.append(f"{name + ' (published)':<36} {value:>8.2f} {'':>16}"
-                     + (f" {100 * accuracy:>8.1f}%" if accuracy else ""))
-    if result["published"]:
-        lines.append(f"{'independent keys (published)':<36} {'~' + str(PUBLISHED_BERNOULLI):>8}")
-    positions = result.get("nll_by_position", {})
-    for name, label in (("frames_1_100", "frames 1-100"), ("frames_101_on", "frames 101 on")):
-        part = positions.get(name, {})
-        if part.get("frames"):
-            lines.append(f"{'this run, ' + label + ' of each piece':<36} {part['nll']:>8.3f} "
-                         f"{_interval(part, 'nll', digits=3):>16}   ({part['frames']:,} frames of {part['pieces']} pieces)")
-    subset = result.get("sequences_in_split") or result["sequences"]
-    of = f" (the first by name of {subset})" if subset > result["sequences"] else ""
-    lines.append(f"{result['frames']:,} frames of {result['sequences']} sequences{of}, split {result['split']}, "
-                 f"{result['seconds']} s; AIS error of the NLL +-{result['nll_standard_error']:.3f}; "
-                 "accuracy: expected per time step, pooled: Bay et al.")
-    return "\n".join(lines)

@@ -120,12 +120,6 @@ class RBM(keras.layers.Layer):
         """F(v) = -v.bv - sum_j softplus((v W + bh)_j), per frame: (N,) for v (N, 88)."""
         return -tf.reduce_sum(v * bv, axis=-1) - tf.reduce_sum(tf.nn.softplus(tf.matmul(v, self.W) + bh), axis=-1)
 
-    def hidden_mean(self, v, bh, temperature: float = 1.0):
-        return hidden_probability(v, self.W, bh, temperature)
-
-    def visible_mean(self, h, bv, temperature: float = 1.0):
-        return visible_probability(h, self.W, bv, temperature)
-
     def gibbs(self, v, bv, bh, k: int, seed, sampler: str = "xorshift", temperature: float = 1.0, first_row=0):
         """Runs k steps of block Gibbs sampling v -> h -> v from ``v`` (N, 88), compiled with XLA.
 

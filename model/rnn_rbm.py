@@ -173,7 +173,7 @@ class RnnRbm(keras.Model):
         self.optimizer.apply(gradients, self.trainable_variables)
         return cost, monitor, final
 
-    def test_chunk(self, frames, lengths, carried, first):
+    def validation_chunk(self, frames, lengths, carried, first):
         """The metrics of a chunk of whole pieces without training (validation); returns the states."""
         states = self.chunk_states(tf.shape(frames)[0], carried, first)
         bv, bh, final = self.conditioned(frames, states, training=False)
@@ -181,7 +181,7 @@ class RnnRbm(keras.Model):
                                      biases=(bv, bh))
         return self._track(cost, monitor, tf.reduce_sum(lengths)), final
 
-    def test_step(self, batch):
+    def test_step(self, batch):  # Keras's name for a step without training (here: validation)
         frames, lengths = self.unpack_batch(batch)
         cost, monitor = self.cd_cost(frames, -1 - self.monitor_tracker.count, training=False, lengths=lengths)
         return self._track(cost, monitor)

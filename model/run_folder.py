@@ -7,8 +7,12 @@ module is what those stages share, so none of them imports another.
 
 from __future__ import annotations
 
+import csv
 import json
+import os
 from pathlib import Path
+
+from pianorbm.common.files import write_text_atomic
 
 RUN_FILES = ("model.json", "data.json", "train.json", "state.json", "history.csv", "best.weights.h5")
 RUN_DIRS = ("checkpoints", "logs", "images")
@@ -19,9 +23,12 @@ class RunFolderError(Exception):
     """Not a usable run folder or model file; the message says why."""
 
 
-def data_description(records_dir: Path, info: dict) -> dict:
-    """What a model needs to know of the records it was trained on (written to ``data.json``)."""
-    return {"records": str(Path(records_dir).resolve()), "fingerprint": info["fingerprint"],
+def data_description(records_dir: Path, info: dict, run_dir: Path | None = None) -> dict:
+    """What a model needs to know of the records it was trained on (written to ``data.json``); the
+    records' path is relative to ``run_dir`` when given, so that the two folders move together."""
+    records = Path(records_dir).resolve()
+    return {"records": os.path.relpath(records, Path(run_dir).resolve()) if run_dir is not None else str(records),
+            "fingerprint": info["fingerprint"],
             "source": info["source"], "steps_per_quarter": info["steps_per_quarter"], "dt": info["dt"],
             "lowest_pitch": info["lowest_pitch"], "keys": info["keys"],
             "frames": {split: s["frames"] for split, s in info["splits"].items()}}
@@ -61,6 +68,44 @@ def read_data(run_dir: Path) -> dict:
     if not path.is_file():
         raise RunFolderError(f"{run_dir} is not a pianorbm run (no data.json)")
     return json.loads(path.read_text())
+
+
+def records_of(run_dir: Path) -> Path:
+    """The records folder a run was trained on (``data.json``'s path, relative to the run folder)."""
+    return Path(run_dir) / read_data(run_dir)["records"]
+
+
+def read_state(run_dir: Path) -> dict:
+    """A run's ``state.json`` ({} before its first epoch); the best validation figure under
+    ``best_validation`` whatever version of pianorbm wrote it."""
+    path = Path(run_dir) / "state.json"
+    state = json.loads(path.read_text()) if path.exists() else {}
+    if "best_monitor" in state:  # written before the figure was named for what it holds
+        state["best_validation"] = state.pop("best_monitor")
+    state.pop("history", None)  # written before history.csv was the only copy
+    return state
+
+
+def _number(text: str):
+    if text == "":
+        return ""
+    number = float(text)
+    return int(number) if number.is_integer() and "." not in text and "e" not in text.lower() else number
+
+
+def read_history(run_dir: Path) -> list[dict]:
+    """A run's ``history.csv``, one dict per epoch with numbers as numbers ('' where not measured)."""
+    path = Path(run_dir) / "history.csv"
+    if not path.exists():
+        return []
+    with open(path, newline="") as handle:
+        return [{name: _number(value) for name, value in row.items()} for row in csv.DictReader(handle)]
+
+
+def write_history(run_dir: Path, history: list[dict]) -> None:
+    columns = list(history[0]) if history else []
+    rows = [",".join(columns)] + [",".join(str(row[c]) for c in columns) for row in history]
+    write_text_atomic(Path(run_dir) / "history.csv", "\n".join(rows) + "\n")
 
 
 def load_run_model(run_dir: Path, weights: str = "best"):

@@ -23,9 +23,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from pianorbm.common.files import write_bytes_atomic, write_json_atomic, write_text_atomic
+from pianorbm.common.files import write_bytes_atomic, write_json_atomic
 from pianorbm.model.config import TrainConfig
-from pianorbm.model.run_folder import RUN_DIRS, RUN_FILES, data_description
+from pianorbm.model.run_folder import RUN_DIRS, RUN_FILES, data_description, read_history, read_state, write_history
 from pianorbm.model.weight_average import weight_average_for
 from pianorbm.rolls.roll_figure import roll_figure_png
 from pianorbm.rolls.records import RecordsError, key_frequencies, load_info
@@ -190,7 +190,8 @@ class PieceTrainer:
         self.train = PieceBatches(records_dir, "train", chunk=config.seq_len, batch_size=config.batch_size)
         self.valid = PieceBatches(records_dir, "valid", chunk=config.seq_len, batch_size=config.batch_size) \
             if has_valid else None
-        self.train_chunk, self.test_chunk = tf.function(model.train_chunk), tf.function(model.test_chunk)
+        self.train_chunk = tf.function(model.train_chunk)
+        self.validation_chunk = tf.function(model.validation_chunk)
 
     def _run(self, step, pieces: "PieceBatches", rows):
         import tensorflow as tf
@@ -198,8 +199,8 @@ class PieceTrainer:
         rolls, lengths = pieces.dense(rows)
         carried = [tf.zeros([len(lengths), self.model.recurrent_units])] * self.model.conditioner.state_count
         first, metrics = True, None
-        for frames, inside in pieces.chunks(rolls, lengths):
-            metrics, final = step(tf.constant(frames), tf.constant(inside), carried, tf.constant(first))
+        for frames, chunk_lengths in pieces.chunks(rolls, lengths):
+            metrics, final = step(tf.constant(frames), tf.constant(chunk_lengths), carried, tf.constant(first))
             carried, first = [tf.cast(state, tf.float32) for state in final], False
         return metrics, int(lengths.sum())
 
@@ -213,7 +214,7 @@ class PieceTrainer:
 
     def validation(self) -> dict:
         for rows in self.valid.epoch(self.config.seed, 0, shuffle=False):
-            self._run(self.test_chunk, self.valid, rows)
+            self._run(self.validation_chunk, self.valid, rows)
         return {m.name: float(m.result()) for m in self.model.metrics}
 
 
@@ -225,7 +226,8 @@ class WindowTrainer:
         import tensorflow as tf
 
         self.model, self.records_dir, self.config, self.has_valid = model, records_dir, config, has_valid
-        self.train_step, self.test_step = tf.function(model.train_step), tf.function(model.test_step)
+        self.train_step = tf.function(model.train_step)
+        self.validation_step = tf.function(model.test_step)
 
     def train_epoch(self, epoch: int, skip: int):
         import tensorflow as tf
@@ -245,7 +247,7 @@ class WindowTrainer:
         config = self.config
         for batch in make_dataset(self.records_dir, "valid", seq_len=config.seq_len, batch_size=config.batch_size,
                                   shuffle=False, drop_remainder=False, pad=config.pad_windows):
-            self.test_step(batch)
+            self.validation_step(batch)
         return {m.name: float(m.result()) for m in self.model.metrics}
 
 
@@ -260,12 +262,11 @@ def train(records_dir: Path, run_dir: Path, config: TrainConfig, *, restart: boo
         info = load_info(records_dir)
     except RecordsError as err:
         raise TrainingError(str(err)) from err
-    data = data_description(records_dir, info)
-    resuming = _check_run_dir(run_dir, config, data, restart)
-    state = json.loads((run_dir / "state.json").read_text()) if resuming and (run_dir / "state.json").exists() else {}
+    data = data_description(records_dir, info, run_dir)
+    state = read_state(run_dir) if _check_run_dir(run_dir, config, data, restart) else {}
     if state.get("finished") and state.get("epochs") == config.epochs:
         log(f"{run_dir}: training finished ({state['finished']}) at epoch {state['epoch']}, best "
-            f"{state.get('criterion', 'val_monitor')} {state.get('best_monitor')}: nothing to do")
+            f"{state.get('criterion', 'val_monitor')} {state.get('best_validation')}: nothing to do")
         return state
 
     longest = max((p["frames"] for p in info["pieces"] if p["split"] == "train"), default=0)
@@ -282,163 +283,227 @@ def train(records_dir: Path, run_dir: Path, config: TrainConfig, *, restart: boo
     if not is_chief(strategy):  # another worker of a cluster: trains in step, writes to a copy that is thrown away
         with tempfile.TemporaryDirectory(prefix="pianorbm-worker-") as scratch:
             shutil.copytree(run_dir, Path(scratch) / "run", ignore=shutil.ignore_patterns("logs", "images"))
-            return _train(records_dir, Path(scratch) / "run", config, info, data, resuming, state, strategy, log,
-                          max_batches)
-    return _train(records_dir, run_dir, config, info, data, resuming, state, strategy, log, max_batches)
+            return _train(records_dir, Path(scratch) / "run", config, info, data, state, strategy, log, max_batches)
+    return _train(records_dir, run_dir, config, info, data, state, strategy, log, max_batches)
 
 
-def _train(records_dir: Path, run_dir: Path, config: TrainConfig, info: dict, data: dict, resuming: bool, state: dict,
-           strategy, log, max_batches: int | None) -> dict:
-    import keras
-    import tensorflow as tf
+class Progress:
+    """The best validation figure so far, its epoch and the validations since: derived from the
+    history, so that a resumed run, or a redone epoch, decides as an uninterrupted one would."""
 
-    from pianorbm.model.likelihood import VALIDATION_NLL, validation_nll
+    def __init__(self, criterion: str, history: list[dict]):
+        self.criterion, self.best, self.best_epoch, self.stale = criterion, math.inf, 0, 0
+        for row in history:
+            self.record(row)
 
-    keras.utils.set_random_seed(config.seed)
-    with strategy.scope() if strategy is not None else contextlib.nullcontext():
-        model = build_model(config)
-        optimizer = make_optimizer(config)
-        model.compile(optimizer=optimizer)
-        optimizer.build(model.trainable_variables)
-        average = weight_average_for(model.trainable_variables, config.weight_average_frames)
-    averaged = {"average": average.checkpoint()} if average else {}
-    epoch_var = tf.Variable(0, dtype=tf.int64, name="epoch")
-    batch_var = tf.Variable(0, dtype=tf.int64, name="batch_in_epoch")
-    checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, epoch=epoch_var, batch=batch_var, **averaged)
-    # the epoch's running means, so that a run resumed mid-epoch logs the epoch's figures, not its tail's
-    running = tf.train.Checkpoint(**{f"{metric.name}_{variable.name}": variable.value
-                                     for metric in model.metrics for variable in metric.variables})
-    saved = tf.train.Checkpoint(model=model, optimizer=optimizer, epoch=epoch_var, batch=batch_var, running=running,
-                                **averaged)
-    manager = tf.train.CheckpointManager(saved, str(run_dir / "checkpoints"), max_to_keep=3)
-    if manager.latest_checkpoint:  # checkpoints from before the running means restore too
-        checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched().expect_partial()
-        tf.train.Checkpoint(running=running).restore(manager.latest_checkpoint).expect_partial()
-        log(f"resuming from {manager.latest_checkpoint}: epoch {int(epoch_var) + 1}, batch {int(batch_var)}, "
-            f"step {int(optimizer.iterations.numpy())}")
-    elif state.get("epoch"):  # starting over would overwrite a trained run's files
-        raise TrainingError(f"{run_dir} was trained to epoch {state['epoch']} but holds no checkpoint to go on from "
-                            "(checkpoints/ is missing or empty); its files are left as they are. Train in a new "
-                            "folder, or pass --restart to start over in this one")
-    else:
-        state = {}
-        if config.init_visible_bias:
-            model.set_visible_bias_from_frequencies(key_frequencies(info, "train"))
-        if config.pretrain_epochs:
-            pretrain_rbm(model, records_dir, config, log)
-        if average:
-            average.reset()
-        write_json_atomic(run_dir / "model.json", model.get_config())
-        write_json_atomic(run_dir / "data.json", data)
-    write_json_atomic(run_dir / "train.json", config.to_dict())
+    def record(self, row: dict) -> bool:
+        """Takes one epoch's row; True when its figure is the best so far."""
+        if not _measured(row.get(self.criterion)):
+            return False
+        if row[self.criterion] < self.best:
+            self.best, self.best_epoch, self.stale = row[self.criterion], row["epoch"], 0
+            return True
+        self.stale += 1
+        return False
 
-    history = [row for row in state.get("history", []) if row["epoch"] <= int(epoch_var)]
-    every = validation_interval(config, info)
-    criterion = "val_nll" if every else "val_monitor"
-    best, best_epoch, stale = math.inf, 0, 0
-    for row in history:  # derived from the history, so that a redone epoch decides the same way
-        if not _measured(row.get(criterion)):
-            continue
-        if row[criterion] < best:
-            best, best_epoch, stale = row[criterion], row["epoch"], 0
+
+class Training:
+    """One call of ``train`` on one run folder: the model, its optimizer and moving average, the
+    checkpoints, the history and the batches, and the steps ``_train`` runs them through."""
+
+    def __init__(self, records_dir: Path, run_dir: Path, config: TrainConfig, info: dict, strategy, log):
+        import keras
+        import tensorflow as tf
+
+        self.records_dir, self.run_dir, self.config, self.info, self.log = records_dir, run_dir, config, info, log
+        keras.utils.set_random_seed(config.seed)
+        with strategy.scope() if strategy is not None else contextlib.nullcontext():
+            self.model = build_model(config)
+            self.optimizer = make_optimizer(config)
+            self.model.compile(optimizer=self.optimizer)
+            self.optimizer.build(self.model.trainable_variables)
+            self.average = weight_average_for(self.model.trainable_variables, config.weight_average_frames)
+        averaged = {"average": self.average.checkpoint()} if self.average else {}
+        self.epoch_var = tf.Variable(0, dtype=tf.int64, name="epoch")
+        self.batch_var = tf.Variable(0, dtype=tf.int64, name="batch_in_epoch")
+        self.checkpoint = tf.train.Checkpoint(model=self.model, optimizer=self.optimizer, epoch=self.epoch_var,
+                                              batch=self.batch_var, **averaged)
+        # the epoch's running means, so that a run resumed mid-epoch logs the epoch's figures, not its tail's
+        self.running = tf.train.Checkpoint(**{f"{metric.name}_{variable.name}": variable.value
+                                              for metric in self.model.metrics for variable in metric.variables})
+        saved = tf.train.Checkpoint(model=self.model, optimizer=self.optimizer, epoch=self.epoch_var,
+                                    batch=self.batch_var, running=self.running, **averaged)
+        self.manager = tf.train.CheckpointManager(saved, str(run_dir / "checkpoints"), max_to_keep=3)
+        self.every = validation_interval(config, info)
+        self.criterion = "val_nll" if self.every else "val_monitor"
+        valid_frames = info["splits"].get("valid", {}).get("frames", 0)
+        if config.batching == "pieces":
+            self.batches = PieceTrainer(self.model, records_dir, config, valid_frames > 0, strategy)
         else:
-            stale += 1
-    writer = tf.summary.create_file_writer(str(run_dir / "logs"))
-    valid_frames = info["splits"].get("valid", {}).get("frames", 0)
-    if config.batching == "pieces":
-        batches = PieceTrainer(model, records_dir, config, valid_frames > 0, strategy)
-    else:
-        batches = WindowTrainer(model, records_dir, config,
-                                 valid_frames >= config.seq_len or (config.pad_windows and valid_frames > 0))
-    batches_this_call = 0
+            self.batches = WindowTrainer(self.model, records_dir, config, valid_frames >= config.seq_len
+                                         or (config.pad_windows and valid_frames > 0))
+        self.writer = tf.summary.create_file_writer(str(run_dir / "logs"))
+        self.history: list[dict] = []
+        self.progress = Progress(self.criterion, [])
 
-    def save_state(finished: str | None = None) -> dict:
-        nonlocal state
-        state = {"epoch": int(epoch_var), "step": int(optimizer.iterations.numpy()), "criterion": criterion, "best_monitor": best,
-                 "best_epoch": best_epoch, "epochs_without_improvement": stale, "epochs": config.epochs,
-                 "finished": finished, "history": history}
-        write_json_atomic(run_dir / "state.json", state)
-        columns = list(history[0]) if history else []
-        rows = [",".join(columns)] + [",".join(str(row[c]) for c in columns) for row in history]
-        write_text_atomic(run_dir / "history.csv", "\n".join(rows) + "\n")
+    @property
+    def epoch(self) -> int:
+        return int(self.epoch_var)
+
+    @property
+    def step(self) -> int:
+        return int(self.optimizer.iterations.numpy())
+
+    def restore_or_start(self, trained_epochs: int, data: dict) -> None:
+        """Restores the latest checkpoint, or starts a new run (initial biases, pretraining, model.json
+        and data.json); refuses to start over a trained run whose checkpoints are gone."""
+        import tensorflow as tf
+
+        latest = self.manager.latest_checkpoint
+        if latest:  # checkpoints from before the running means restore too
+            self.checkpoint.restore(latest).assert_existing_objects_matched().expect_partial()
+            tf.train.Checkpoint(running=self.running).restore(latest).expect_partial()
+            self.log(f"resuming from {latest}: epoch {self.epoch + 1}, batch {int(self.batch_var)}, step {self.step}")
+            self.history = [row for row in read_history(self.run_dir) if row["epoch"] <= self.epoch]
+        elif trained_epochs:  # starting over would overwrite a trained run's files
+            raise TrainingError(f"{self.run_dir} was trained to epoch {trained_epochs} but holds no checkpoint to go "
+                                "on from (checkpoints/ is missing or empty); its files are left as they are. Train in "
+                                "a new folder, or pass --restart to start over in this one")
+        else:
+            if self.config.init_visible_bias:
+                self.model.set_visible_bias_from_frequencies(key_frequencies(self.info, "train"))
+            if self.config.pretrain_epochs:
+                pretrain_rbm(self.model, self.records_dir, self.config, self.log)
+            if self.average:
+                self.average.reset()
+            write_json_atomic(self.run_dir / "model.json", self.model.get_config())
+            write_json_atomic(self.run_dir / "data.json", data)
+        write_json_atomic(self.run_dir / "train.json", self.config.to_dict())
+        self.progress = Progress(self.criterion, self.history)
+
+    def save_state(self, finished: str | None = None) -> dict:
+        """Writes history.csv, then state.json (where training stands and why it stopped)."""
+        progress = self.progress
+        state = {"epoch": self.epoch, "step": self.step, "criterion": self.criterion,
+                 "best_validation": progress.best, "best_epoch": progress.best_epoch,
+                 "epochs_without_improvement": progress.stale, "epochs": self.config.epochs, "finished": finished}
+        write_history(self.run_dir, self.history)
+        write_json_atomic(self.run_dir / "state.json", state)
         return state
 
-    if int(epoch_var) < config.epochs:
-        log(f"training a {config.cell} RNN-RBM on {info['splits']['train']['frames']:,} frames from epoch "
-            f"{int(epoch_var) + 1} of {config.epochs}; compiling the training step first (seconds to a minute)")
-    while int(epoch_var) < config.epochs:
-        epoch = int(epoch_var)
-        optimizer.learning_rate.assign(config.learning_rate * config.lr_decay ** epoch
-                                       * 0.5 ** learning_rate_halvings(history, criterion, config.lr_halve_after))
-        skip = int(batch_var)
+    def save_checkpoint(self) -> None:
+        self.manager.save(checkpoint_number=self.step)
+
+    def train_epoch(self, epoch: int, max_batches: int | None, batches_before: int) -> tuple[int, int, bool]:
+        """Trains the rest of ``epoch``; returns (training frames, batches trained, stopped by max_batches)."""
+        config = self.config
+        self.optimizer.learning_rate.assign(
+            config.learning_rate * config.lr_decay ** epoch
+            * 0.5 ** learning_rate_halvings(self.history, self.criterion, config.lr_halve_after))
+        skip = int(self.batch_var)
         if not skip:  # mid-epoch, the restored trackers hold the epoch's running means
-            model.reset_metrics()
-        started, frames = time.monotonic(), 0
-        for metrics, real_frames in batches.train_epoch(epoch, skip):
+            self.model.reset_metrics()
+        frames, trained = 0, 0
+        for metrics, real_frames in self.batches.train_epoch(epoch, skip):
             cost = float(metrics["cost"])
             if not math.isfinite(cost):
-                raise TrainingError(f"the cost became {cost} at step {int(optimizer.iterations.numpy())} (epoch {epoch + 1}); "
-                                    f"the last good checkpoint is kept in {run_dir / 'checkpoints'}; "
-                                    "lower --learning-rate and run again with --restart")
-            batch_var.assign_add(1)
-            if average:
-                average.update(real_frames)
-            frames += real_frames
-            batches_this_call += 1
-            if config.checkpoint_every and int(batch_var) % config.checkpoint_every == 0:
-                manager.save(checkpoint_number=int(optimizer.iterations.numpy()))
-            if max_batches is not None and batches_this_call >= max_batches:
-                manager.save(checkpoint_number=int(optimizer.iterations.numpy()))
-                log(f"stopped after {batches_this_call} batches as asked (epoch {epoch + 1}, batch {int(batch_var)})")
-                return save_state()
-        seconds = time.monotonic() - started
-        train_metrics = {m.name: float(m.result()) for m in model.metrics}
-        model.reset_metrics()
-        with average.swapped_in() if average else contextlib.nullcontext():
-            valid = batches.validation() if batches.has_valid else dict(train_metrics)
-            row = {"epoch": epoch + 1, "step": int(optimizer.iterations.numpy()),
-                   "cost": round(train_metrics["cost"], 5), "monitor": round(train_metrics["monitor"], 5),
-                   "val_cost": round(valid["cost"], 5),
-                   "val_monitor": round(valid["monitor"], 5),
-                   "learning_rate": float(optimizer.learning_rate.numpy()), "seconds": round(seconds, 2),
-                   "frames_per_s": round(frames / seconds) if seconds else 0}
-            if every:
-                due = batches.has_valid and ((epoch + 1) % every == 0 or epoch + 1 == config.epochs)
-                row["val_nll"] = round(validation_nll(model, records_dir, VALIDATION_NLL[config.validation],
-                                                      seed=config.seed), 5) if due else ""
-            history.append(row)
-            measured = _measured(row.get(criterion))
-            improved = measured and row[criterion] < best
-            if improved:
-                best, best_epoch, stale = row[criterion], epoch + 1, 0
-                buffer_path = run_dir / ".best.weights.h5"
-                model.save_weights(buffer_path)
-                os.replace(buffer_path, run_dir / "best.weights.h5")
-            elif measured:
-                stale += 1
-            with writer.as_default(step=epoch + 1):
-                for name, value in row.items():
-                    if name not in ("epoch", "step") and _measured(value):
-                        tf.summary.scalar(name, value)
-                if config.image_every and (epoch + 1) % config.image_every == 0:
-                    from pianorbm.model.generate import generate_rolls
+                raise TrainingError(f"the cost became {cost} at step {self.step} (epoch {epoch + 1}); the last good "
+                                    f"checkpoint is kept in {self.run_dir / 'checkpoints'}; lower --learning-rate "
+                                    "and run again with --restart")
+            self.batch_var.assign_add(1)
+            if self.average:
+                self.average.update(real_frames)
+            frames, trained = frames + real_frames, trained + 1
+            if config.checkpoint_every and int(self.batch_var) % config.checkpoint_every == 0:
+                self.save_checkpoint()
+            if max_batches is not None and batches_before + trained >= max_batches:
+                self.save_checkpoint()
+                return frames, trained, True
+        return frames, trained, False
 
-                    roll = generate_rolls(model, 1, 128, k=model.k, seed=config.seed + epoch)[0].numpy()
-                    png = roll_figure_png(roll, steps_per_quarter=info["steps_per_quarter"], dt=info["dt"],
-                                          title=f"epoch {epoch + 1}")
-                    write_bytes_atomic(run_dir / "images" / f"sample-epoch-{epoch + 1:04d}.png", png)
-                    tf.summary.image("sample", tf.io.decode_png(png)[None], max_outputs=1)
-        writer.flush()
-        log(f"epoch {epoch + 1}/{config.epochs}: cost {row['cost']:.3f} monitor {row['monitor']:.3f} "
-            f"val_monitor {row['val_monitor']:.3f}"
-            + (f" val_nll {row['val_nll']:.3f}" if _measured(row.get("val_nll")) else "")
-            + f" ({row['frames_per_s']:,} frames/s)"
-            + (" *" if improved else ""))
-        epoch_var.assign(epoch + 1)
-        batch_var.assign(0)
-        save_state()  # history first: a kill between the two redoes this epoch
-        manager.save(checkpoint_number=int(optimizer.iterations.numpy()))
-        if config.patience and stale >= config.patience:
-            log(f"early stop: no better {criterion} in {stale} validations (best {best:.4f} at epoch {best_epoch})")
-            return save_state(finished="early_stopped")
-    return save_state(finished="completed")
+    def epoch_row(self, epoch: int, seconds: float, frames: int) -> dict:
+        """The epoch's training figures, then validation's (on the averaged weights when averaging)."""
+        from pianorbm.model.likelihood import VALIDATION_NLL, validation_nll
+
+        train_metrics = {m.name: float(m.result()) for m in self.model.metrics}
+        self.model.reset_metrics()
+        valid = self.batches.validation() if self.batches.has_valid else dict(train_metrics)
+        row = {"epoch": epoch + 1, "step": self.step,
+               "cost": round(train_metrics["cost"], 5), "monitor": round(train_metrics["monitor"], 5),
+               "val_cost": round(valid["cost"], 5), "val_monitor": round(valid["monitor"], 5),
+               "learning_rate": float(self.optimizer.learning_rate.numpy()), "seconds": round(seconds, 2),
+               "frames_per_s": round(frames / seconds) if seconds else 0}
+        if self.every:
+            due = self.batches.has_valid and ((epoch + 1) % self.every == 0 or epoch + 1 == self.config.epochs)
+            row["val_nll"] = round(validation_nll(self.model, self.records_dir, VALIDATION_NLL[self.config.validation],
+                                                  seed=self.config.seed), 5) if due else ""
+        return row
+
+    def keep_best_weights(self) -> None:
+        """best.weights.h5, written whole or not at all."""
+        buffer_path = self.run_dir / ".best.weights.h5"
+        self.model.save_weights(buffer_path)
+        os.replace(buffer_path, self.run_dir / "best.weights.h5")
+
+    def write_logs(self, row: dict) -> None:
+        """TensorBoard scalars of the row, and every ``image_every`` epochs a sample's piano roll."""
+        import tensorflow as tf
+
+        epoch = row["epoch"]
+        with self.writer.as_default(step=epoch):
+            for name, value in row.items():
+                if name not in ("epoch", "step") and _measured(value):
+                    tf.summary.scalar(name, value)
+            if self.config.image_every and epoch % self.config.image_every == 0:
+                from pianorbm.model.generate import generate_rolls
+
+                roll = generate_rolls(self.model, 1, 128, k=self.model.k, seed=self.config.seed + epoch - 1)[0].numpy()
+                png = roll_figure_png(roll, steps_per_quarter=self.info["steps_per_quarter"], dt=self.info["dt"],
+                                      title=f"epoch {epoch}")
+                write_bytes_atomic(self.run_dir / "images" / f"sample-epoch-{epoch:04d}.png", png)
+                tf.summary.image("sample", tf.io.decode_png(png)[None], max_outputs=1)
+        self.writer.flush()
+
+    def end_epoch(self, epoch: int, seconds: float, frames: int) -> None:
+        """Validates, keeps the best weights, logs; then the epoch counts as done (history before checkpoint:
+        a kill between the two redoes this epoch)."""
+        with self.average.swapped_in() if self.average else contextlib.nullcontext():
+            row = self.epoch_row(epoch, seconds, frames)
+            self.history.append(row)
+            improved = self.progress.record(row)
+            if improved:
+                self.keep_best_weights()
+            self.write_logs(row)
+        self.log(f"epoch {epoch + 1}/{self.config.epochs}: cost {row['cost']:.3f} monitor {row['monitor']:.3f} "
+                 f"val_monitor {row['val_monitor']:.3f}"
+                 + (f" val_nll {row['val_nll']:.3f}" if _measured(row.get("val_nll")) else "")
+                 + f" ({row['frames_per_s']:,} frames/s)" + (" *" if improved else ""))
+        self.epoch_var.assign(epoch + 1)
+        self.batch_var.assign(0)
+        self.save_state()
+        self.save_checkpoint()
+
+
+def _train(records_dir: Path, run_dir: Path, config: TrainConfig, info: dict, data: dict, state: dict,
+           strategy, log, max_batches: int | None) -> dict:
+    training = Training(records_dir, run_dir, config, info, strategy, log)
+    training.restore_or_start(state.get("epoch", 0), data)
+    if training.epoch < config.epochs:
+        log(f"training a {config.cell} RNN-RBM on {info['splits']['train']['frames']:,} frames from epoch "
+            f"{training.epoch + 1} of {config.epochs}; compiling the training step first (seconds to a minute)")
+    batches_this_call = 0
+    while training.epoch < config.epochs:
+        epoch, started = training.epoch, time.monotonic()
+        frames, trained, stopped = training.train_epoch(epoch, max_batches, batches_this_call)
+        batches_this_call += trained
+        if stopped:
+            log(f"stopped after {batches_this_call} batches as asked (epoch {epoch + 1}, batch "
+                f"{int(training.batch_var)})")
+            return training.save_state()
+        training.end_epoch(epoch, time.monotonic() - started, frames)
+        progress = training.progress
+        if config.patience and progress.stale >= config.patience:
+            log(f"early stop: no better {progress.criterion} in {progress.stale} validations (best "
+                f"{progress.best:.4f} at epoch {progress.best_epoch})")
+            return training.save_state(finished="early_stopped")
+    return training.save_state(finished="completed")

@@ -198,7 +198,7 @@ def _run_stage(stage: str, config: PipelineConfig, layout: Layout, log: Callable
         if differences:
             log(f"train: the settings changed ({'; '.join(differences)}): starting the run over")
         state = train(layout.records, layout.run, config.train, restart=bool(differences), log=log)
-        return (f"epoch {state['epoch']}, best {state.get('criterion', 'val_monitor')} {state['best_monitor']:.3f} "
+        return (f"epoch {state['epoch']}, best {state.get('criterion', 'val_monitor')} {state['best_validation']:.3f} "
                 f"at epoch {state['best_epoch']} ({state['finished']})")
     if stage == "sample":
         from pianorbm.model.sample import sample_run

@@ -191,7 +191,7 @@ def _training_section(run: Path) -> str:
         how = VALIDATION_NLL[settings.get("validation", "quick")].describe()
         charts += line_chart(epochs, {"validation": column("val_nll")}, f"Validation NLL per frame ({how})",
                              "epoch", "nats per frame")
-    best = state.get("best_monitor")
+    best = state.get("best_validation", state.get("best_monitor"))  # the older name
     facts = (f"<p>{escape(str(settings.get('cell', '?')))} conditioner, {settings.get('hidden')} hidden, "
              f"{settings.get('recurrent')} recurrent units, CD-{settings.get('k')}; "
              f"epoch {state.get('epoch')} (step {state.get('step')}), {escape(str(state.get('finished') or 'in progress'))}; "

@@ -83,7 +83,7 @@ class PieceBatches:
         """(frames, lengths within the chunk) of each chunk of a batch that holds a real frame."""
         for start in range(0, rolls.shape[1], self.chunk):
             chunk = rolls[:, start:start + self.chunk]
-            inside = np.clip(lengths - start, 0, chunk.shape[1]).astype(np.int64)
-            if not inside.any():
+            chunk_lengths = np.clip(lengths - start, 0, chunk.shape[1]).astype(np.int64)
+            if not chunk_lengths.any():
                 return
-            yield chunk, inside
+            yield chunk, chunk_lengths

@@ -11,7 +11,8 @@ from pianorbm.model.ais import exact_log_partition, log_partition
 from pianorbm.model.bootstrap import bootstrap_interval, per_frame_mean
 from pianorbm.model.compare import ComparisonError, compare_runs, comparison_table
 from pianorbm.model.config import EvaluateConfig, TrainConfig
-from pianorbm.model.evaluate import evaluate_run, result_table
+from pianorbm.model.evaluate import evaluate_run
+from pianorbm.model.evaluation_table import result_table
 from pianorbm.model.floors import bernoulli_nll, copy_previous_accuracy
 from pianorbm.model.run_folder import load_run_model
 from pianorbm.model.train import train

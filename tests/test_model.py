@@ -130,7 +130,7 @@ def test_validation_nll_picks_the_best_epoch(jsb_records, tmp_path):
     measured = {row["epoch"]: row["val_nll"] for row in state["history"] if row["val_nll"] != ""}
     assert sorted(measured) == [2, 3]  # every 2 epochs, and the last
     assert all(8 < nll < 13 for nll in measured.values())  # between a good model and the Bernoulli baseline
-    assert state["criterion"] == "val_nll" and state["best_monitor"] == min(measured.values())
+    assert state["criterion"] == "val_nll" and state["best_validation"] == min(measured.values())
     assert state["best_epoch"] == min(measured, key=measured.get)
 
 
@@ -292,7 +292,7 @@ def test_state_json_is_strict_json_before_any_validation_figure(jsb_records, tmp
     state = train(jsb_records, tmp_path, TrainConfig(hidden=8, recurrent=4, k=1, batch_size=16, seq_len=8, epochs=1,
                                                      image_every=0), log=lambda *_: None, max_batches=1)
     saved = json.loads((tmp_path / "state.json").read_text(), parse_constant=_not_json)
-    assert state["best_monitor"] == float("inf") and saved["best_monitor"] is None
+    assert state["best_validation"] == float("inf") and saved["best_validation"] is None
 
 
 @pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])

@@ -1,5 +1,5 @@
 """benchmarks/paper_table.py: which runs it trains further or evaluates again, and the table it writes from
-the runs committed in docs/paper-runs."""
+the runs committed in results/paper-runs."""
 
 import importlib.util
 import json
@@ -46,13 +46,14 @@ def test_an_evaluation_counts_only_with_the_same_settings_and_the_weights_the_ru
 
 
 def test_the_committed_runs_regenerate_the_table(tmp_path):
-    work = REPO / "docs" / "paper-runs"
+    work = REPO / "results" / "paper-runs"
     evaluated = sorted(path.parent.name for path in work.glob("*-seed*/eval-test.json"))
     assert evaluated, f"no evaluated run in {work}"
     out = tmp_path / "results.md"
     subprocess.run([sys.executable, str(REPO / "benchmarks" / "paper_table.py"), "--only-report", "--out", str(out)],
                    check=True, capture_output=True, text=True, timeout=300)
     text = out.read_text()
+    assert text == (REPO / "docs" / "results.md").read_text()  # byte for byte, dated by the evaluations
     for name in evaluated:
         dataset, cell, seed = name.rsplit("-", 2)
         assert f"| {cell}, {seed.replace('seed', 'seed ')} |" in text, name  # its long-pieces row
@@ -91,9 +92,9 @@ def test_a_run_of_an_earlier_default_is_labelled_with_the_settings_it_was_traine
 def test_a_row_in_training_says_where_it_stands_before_and_after_its_first_validation(tmp_path):
     run = tmp_path / "jsb-gru-seed0"
     run.mkdir()
-    (run / "state.json").write_text(json.dumps({"epoch": 12, "best_monitor": None, "best_epoch": 0, "finished": None}))
+    (run / "state.json").write_text(json.dumps({"epoch": 12, "best_validation": None, "best_epoch": 0, "finished": None}))
     assert paper_table._in_progress(tmp_path, "jsb", "gru", [0]) == "seed 0 training: epoch 12, no validation yet"
-    (run / "state.json").write_text(json.dumps({"epoch": 29, "best_monitor": 7.5, "best_epoch": 29, "finished": None}))
+    (run / "state.json").write_text(json.dumps({"epoch": 29, "best_validation": 7.5, "best_epoch": 29, "finished": None}))
     assert "best validation NLL 7.500 at epoch 29" in paper_table._in_progress(tmp_path, "jsb", "gru", [0, 1])
 
 
@@ -133,3 +134,23 @@ def test_an_earlier_subset_evaluation_counts_only_with_its_settings_and_the_pres
     assert paper_table.subset_evaluation(tmp_path, "nottingham", "rnn", 0, results) is None
     path.write_text(json.dumps({"settings": subset, "trained": {"epoch": 120}, "pieces_scored": ["a"]}))
     assert paper_table.subset_evaluation(tmp_path, "nottingham", "rnn", 0, results) is None  # earlier weights
+
+
+def test_the_committed_results_hold_no_absolute_path_and_no_copy_of_a_history():
+    def strings(value):
+        if isinstance(value, dict):
+            for item in value.values():
+                yield from strings(item)
+        elif isinstance(value, list):
+            for item in value:
+                yield from strings(item)
+        elif isinstance(value, str):
+            yield value
+
+    files = list((REPO / "results").rglob("*.json"))
+    assert len(files) > 50
+    for path in files:
+        data = json.loads(path.read_text())
+        assert not [s for s in strings(data) if s.startswith("/") or s.startswith("~")], path
+        if path.name == "state.json":
+            assert "history" not in data and (path.parent / "history.csv").exists(), path

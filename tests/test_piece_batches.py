@@ -24,9 +24,9 @@ def test_bucketing_drops_no_frame_and_pads_little(jsb_records):
         frames += int(lengths.sum())
         padded += rolls.shape[0] * rolls.shape[1]
         cells += int(rolls.sum())
-        for chunk, inside in pieces.chunks(rolls, lengths):
-            chunked += int(inside.sum())
-            assert chunk.shape[1] <= 100 and (inside <= chunk.shape[1]).all()
+        for chunk, chunk_lengths in pieces.chunks(rolls, lengths):
+            chunked += int(chunk_lengths.sum())
+            assert chunk.shape[1] <= 100 and (chunk_lengths <= chunk.shape[1]).all()
             shapes.add(chunk.shape)
     info = load_info(jsb_records)
     assert frames == chunked == info["splits"]["train"]["frames"] == sum(e["num_frames"] for e in examples)

@@ -201,7 +201,7 @@ def test_report_draws_what_there_is_of_an_interrupted_run(tmp_path):
     run.mkdir(parents=True)
     (run / "train.json").write_text("{}")
     (run / "history.csv").write_text("\n")  # a run stopped before its first epoch
-    (run / "state.json").write_text('{"epoch": 0, "best_monitor": null}')
+    (run / "state.json").write_text('{"epoch": 0, "best_validation": null}')
     (tmp_path / "out" / "clean").mkdir()
     (tmp_path / "out" / "clean" / "curation.json").write_text("{}")  # no manifest yet
     (tmp_path / "out" / "samples").mkdir()
