@@ -17,7 +17,7 @@ import tensorflow as tf
 from pianorbm.model.config import TrainConfig
 from pianorbm.model.rbm import RBM
 from pianorbm.model.rnn_rbm import RnnRbm
-from pianorbm.model.run_folder import load_run_model
+from pianorbm.model.run_folder import load_run_model, read_history, read_state, write_history
 from pianorbm.model.train import TrainingError, learning_rate_halvings, train
 
 REPO = Path(__file__).resolve().parents[1]
@@ -127,7 +127,7 @@ def test_padded_windows_hold_every_frame_once(jsb_records):
 def test_validation_nll_picks_the_best_epoch(jsb_records, tmp_path):
     config = TrainConfig(**{**TINY, "epochs": 3, "validation_nll_every": 2})
     state = train(jsb_records, tmp_path / "run", config, log=lambda *_: None)
-    measured = {row["epoch"]: row["val_nll"] for row in state["history"] if row["val_nll"] != ""}
+    measured = {row["epoch"]: row["val_nll"] for row in read_history(tmp_path / "run") if row["val_nll"] != ""}
     assert sorted(measured) == [2, 3]  # every 2 epochs, and the last
     assert all(8 < nll < 13 for nll in measured.values())  # between a good model and the Bernoulli baseline
     assert state["criterion"] == "val_nll" and state["best_validation"] == min(measured.values())
@@ -144,14 +144,14 @@ def test_the_learning_rate_halves_after_validations_without_a_better_figure():
 
 def test_a_resumed_run_goes_on_at_the_rate_its_history_calls_for(jsb_records, tmp_path):
     config = TrainConfig(**{**TINY, "epochs": 2, "validation_nll_every": 1, "lr_halve_after": 1})
-    state = train(jsb_records, tmp_path / "run", config, log=lambda *_: None)
-    assert [row["learning_rate"] for row in state["history"]][0] == pytest.approx(config.learning_rate)
-    state["history"][0]["val_nll"], state["history"][1]["val_nll"] = 9.0, 9.5  # the second validation: no better
-    (tmp_path / "run" / "state.json").write_text(json.dumps(state))
-    longer = train(jsb_records, tmp_path / "run", TrainConfig(**{**config.to_dict(), "epochs": 3}),
-                   log=lambda *_: None)
-    assert [row["learning_rate"] for row in longer["history"]] == pytest.approx(
-        [state["history"][0]["learning_rate"], state["history"][1]["learning_rate"], config.learning_rate / 2])
+    train(jsb_records, tmp_path / "run", config, log=lambda *_: None)
+    history = read_history(tmp_path / "run")
+    assert [row["learning_rate"] for row in history][0] == pytest.approx(config.learning_rate)
+    history[0]["val_nll"], history[1]["val_nll"] = 9.0, 9.5  # the second validation: no better
+    write_history(tmp_path / "run", history)  # history.csv is what a resumed run goes on from
+    train(jsb_records, tmp_path / "run", TrainConfig(**{**config.to_dict(), "epochs": 3}), log=lambda *_: None)
+    assert [row["learning_rate"] for row in read_history(tmp_path / "run")] == pytest.approx(
+        [history[0]["learning_rate"], history[1]["learning_rate"], config.learning_rate / 2])
 
 
 def test_rbm_pretraining_moves_only_the_rbm_and_lowers_its_monitor(jsb_records):
@@ -186,7 +186,8 @@ def weights_of(run_dir):
 def test_training_lowers_the_monitor_on_jsb(jsb_records, tmp_path):
     state = train(jsb_records, tmp_path / "run", TrainConfig(**{**TINY, "epochs": 4, "hidden": 64, "k": 5,
                                                                   "learning_rate": 3e-3}), log=lambda *_: None)
-    history = state["history"]
+    history = read_history(tmp_path / "run")
+    assert "history" not in json.loads((tmp_path / "run" / "state.json").read_text())  # one copy: history.csv
     assert len(history) == 4 and state["finished"] == "completed"
     assert history[-1]["val_monitor"] < history[0]["val_monitor"] - 0.3
     for name in ("model.json", "data.json", "train.json", "history.csv", "best.weights.h5"):
@@ -197,7 +198,7 @@ def test_training_lowers_the_monitor_on_jsb(jsb_records, tmp_path):
 @pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
 def test_each_cell_trains(jsb_records, tmp_path, cell):
     state = train(jsb_records, tmp_path, TrainConfig(**{**TINY, "cell": cell, "epochs": 1}), log=lambda *_: None)
-    assert state["step"] > 0 and np.isfinite(state["history"][0]["cost"])
+    assert state["step"] > 0 and np.isfinite(read_history(tmp_path)[0]["cost"])
     model = load_run_model(tmp_path)
     assert model.cell == cell and model.conditioner.recurrent.__class__.__name__.lower().startswith(
         {"rnn": "simplernn", "gru": "gru", "lstm": "lstm"}[cell])
@@ -213,8 +214,9 @@ def test_interrupted_run_resumes_to_the_uninterrupted_result(jsb_records, tmp_pa
     for a, b in zip(weights_of(tmp_path / "whole"), weights_of(tmp_path / "parts")):
         np.testing.assert_array_equal(a, b)
     # the epoch cut by the stop logs the running means of all its batches, not only of those after the resume
-    assert [row["cost"] for row in resumed["history"]] == [row["cost"] for row in whole["history"]]
-    assert [row["monitor"] for row in resumed["history"]] == [row["monitor"] for row in whole["history"]]
+    resumed_history, whole_history = read_history(tmp_path / "parts"), read_history(tmp_path / "whole")
+    assert [row["cost"] for row in resumed_history] == [row["cost"] for row in whole_history]
+    assert [row["monitor"] for row in resumed_history] == [row["monitor"] for row in whole_history]
     done = train(jsb_records, tmp_path / "parts", config, log=lambda *_: None)
     assert done["finished"] == "completed" and done["step"] == resumed["step"]
     # a run whose checkpoints are gone cannot go on: refused, nothing overwritten
@@ -276,7 +278,7 @@ def test_bad_input_is_refused_clearly(jsb_records, tmp_path):
 def test_mixed_precision_keeps_the_rbm_in_float32(jsb_records, tmp_path):
     state = train(jsb_records, tmp_path, TrainConfig(**{**TINY, "epochs": 1, "mixed_precision": True}),
                   log=lambda *_: None)
-    assert np.isfinite(state["history"][0]["cost"])
+    assert np.isfinite(read_history(tmp_path)[0]["cost"])
     model = load_run_model(tmp_path)
     assert model.conditioner.compute_dtype == "float16" and model.rbm.compute_dtype == "float32"
     bv, bh = model(np.zeros((1, 4, 88), np.float32))
@@ -346,3 +348,14 @@ def test_every_validation_choice_has_an_estimator_and_the_default_reads_high():
     assert set(field.metadata[METADATA_KEY].choices) == set(VALIDATION_NLL)
     default = VALIDATION_NLL[TrainConfig().validation]
     assert default.reverse and default.spread  # the criterion that does not drift towards sharper models
+
+
+def test_history_csv_reads_back_as_written_and_an_older_state_reads_under_the_present_names(tmp_path):
+    history = [{"epoch": 1, "step": 21, "cost": -0.07275, "learning_rate": 0.0010000000474974513, "seconds": 55.0,
+                "val_nll": ""}, {"epoch": 2, "step": 42, "cost": -1.0, "learning_rate": 1e-05, "seconds": 0.8,
+                                 "val_nll": 10.92873}]
+    write_history(tmp_path, history)
+    assert read_history(tmp_path) == history
+    assert [type(value) for value in read_history(tmp_path)[1].values()] == [int, int, float, float, float, float]
+    (tmp_path / "state.json").write_text(json.dumps({"epoch": 2, "best_monitor": 10.9, "history": history}))
+    assert read_state(tmp_path) == {"epoch": 2, "best_validation": 10.9}  # as pianorbm before 0.1 wrote it
