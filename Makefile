@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO ?= demo
 
-.PHONY: demo test bench clean-demo
+.PHONY: demo test test-all bench clean-demo
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,7 +18,12 @@ demo: $(STAMP)
 	$(BIN)/pianorbm pipeline pipelines/configs/bach-chorales.toml --out $(DEMO)
 	@echo "demo: open $(DEMO)/report.html; play the MIDI files in $(DEMO)/samples/"
 
+# Before each commit: everything but the tests marked slow (end-to-end runs, kills and resumes, the
+# wheel in a fresh environment, Beam, several devices). CI runs them all.
 test: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
+
+test-all: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

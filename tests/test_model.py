@@ -142,6 +142,7 @@ def test_the_learning_rate_halves_after_validations_without_a_better_figure():
     assert learning_rate_halvings(rows, "val_nll", 1) == 7
 
 
+@pytest.mark.slow  # three trainings; the halving rule itself is tested fast
 def test_a_resumed_run_goes_on_at_the_rate_its_history_calls_for(jsb_records, tmp_path):
     config = TrainConfig(**{**TINY, "epochs": 2, "validation_nll_every": 1, "lr_halve_after": 1})
     train(jsb_records, tmp_path / "run", config, log=lambda *_: None)
@@ -195,7 +196,8 @@ def test_training_lowers_the_monitor_on_jsb(jsb_records, tmp_path):
     assert json.loads((tmp_path / "run" / "data.json").read_text())["steps_per_quarter"] == 1
 
 
-@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+@pytest.mark.parametrize("cell", ["rnn", pytest.param("gru", marks=pytest.mark.slow),
+                                  pytest.param("lstm", marks=pytest.mark.slow)])  # the gated cells train in other tests too
 def test_each_cell_trains(jsb_records, tmp_path, cell):
     state = train(jsb_records, tmp_path, TrainConfig(**{**TINY, "cell": cell, "epochs": 1}), log=lambda *_: None)
     assert state["step"] > 0 and np.isfinite(read_history(tmp_path)[0]["cost"])
@@ -228,6 +230,7 @@ def test_interrupted_run_resumes_to_the_uninterrupted_result(jsb_records, tmp_pa
     assert {path.name: path.read_bytes() for path in (tmp_path / "parts").iterdir() if path.is_file()} == before
 
 
+@pytest.mark.slow  # a CLI process killed and rerun; in-process resumption is tested fast
 def test_kill_minus_nine_then_the_same_command_resumes(jsb_records, tmp_path):
     args = [sys.executable, str(REPO / "cli.py"), "train", str(jsb_records), str(tmp_path / "run"), "--cell", "rnn",
             "--hidden", "24", "--recurrent", "16", "--k", "3", "--batch-size", "8", "--seq-len", "16", "--epochs", "3",
@@ -275,6 +278,7 @@ def test_bad_input_is_refused_clearly(jsb_records, tmp_path):
         assert all(np.isfinite(w).all() for w in weights_of(tmp_path / "nan"))
 
 
+@pytest.mark.slow  # a training of its own
 def test_mixed_precision_keeps_the_rbm_in_float32(jsb_records, tmp_path):
     state = train(jsb_records, tmp_path, TrainConfig(**{**TINY, "epochs": 1, "mixed_precision": True}),
                   log=lambda *_: None)

@@ -280,6 +280,7 @@ def test_cli_pipeline_reports_config_mistakes_without_traceback(tmp_path):
     assert result.exit_code == 1 and "[train] epoch = 3: unknown setting" in result.output
 
 
+@pytest.mark.slow  # a second pipeline end to end
 def test_a_benchmark_pickle_goes_straight_to_records_and_the_report_shows_the_paper(tmp_path):
     from tests.conftest import SHARED_DATA
 

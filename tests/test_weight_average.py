@@ -4,6 +4,7 @@ import json
 import math
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from pianorbm.model.config import TrainConfig
@@ -43,6 +44,7 @@ def _weights(run_dir, which):
     return [w.numpy() for w in load_run_model(run_dir, weights=which).weights]
 
 
+@pytest.mark.slow  # three trainings
 def test_the_best_weights_are_the_average_and_a_cut_run_resumes_to_the_same_average(jsb_records, tmp_path):
     config = TrainConfig(**TINY)
     whole = train(jsb_records, tmp_path / "whole", config, log=lambda *_: None)
