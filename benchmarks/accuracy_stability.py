@@ -24,7 +24,7 @@ from pianorbm.model.accuracy import expected_accuracy, pooled_accuracy  # noqa: 
 from pianorbm.model.config import EvaluateConfig  # noqa: E402
 from pianorbm.model.floors import previous_frames  # noqa: E402
 from pianorbm.model.likelihood import CHUNK, frames_and_biases  # noqa: E402
-from pianorbm.model.run_folder import load_run_model, read_data  # noqa: E402
+from pianorbm.model.run_folder import load_run_model, records_of  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SETTINGS = [(2, 10, 5), (4, 25, 10), (8, 50, 25), (16, 100, 50), (16, 400, 100)]  # chains, burn-in, samples
@@ -37,7 +37,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "accuracy-stability.md")
     args = parser.parse_args()
     model = load_run_model(args.run)
-    frames, bv, bh, lengths, _ = frames_and_biases(model, Path(read_data(args.run)["records"]), args.split)
+    frames, bv, bh, lengths, _ = frames_and_biases(model, records_of(args.run), args.split)
     previous = previous_frames(frames, lengths)
     default = EvaluateConfig()
     rows = []

@@ -47,7 +47,7 @@ def main() -> None:
         path = export_run(best, PRETRAINED_DIR / f"{name}.keras")
         data = json.loads((best / "data.json").read_text())
         grid = data["steps_per_quarter"]
-        statistics = set_statistics(data_rolls(data), 60 / (STATISTICS_QPM * grid))
+        statistics = set_statistics(data_rolls(data, best), 60 / (STATISTICS_QPM * grid))
         index[name] = {
             "file": path.name, "description": description, "cell": settings["cell"], "seed": settings["seed"],
             "train": settings, "epochs": state["epoch"], "best_epoch": state["best_epoch"],

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pianorbm.common.files import atomic_path
-from pianorbm.model.run_folder import check_model_file_name, load_run_model, read_data
+from pianorbm.model.run_folder import check_model_file_name, load_run_model, read_data, records_of
 
 
 def export_run(run_dir: Path, path: Path, weights: str = "best") -> Path:
@@ -20,7 +20,9 @@ def export_run(run_dir: Path, path: Path, weights: str = "best") -> Path:
     path = Path(path)
     check_model_file_name(path)
     trained = load_run_model(run_dir, weights)
-    exported = RnnRbm.from_config({**trained.get_config(), "data_description": read_data(run_dir)})
+    # the records' path, relative to the run folder there, is absolute in a file that leaves it
+    data = {**read_data(run_dir), "records": str(records_of(run_dir).resolve())}
+    exported = RnnRbm.from_config({**trained.get_config(), "data_description": data})
     exported.set_weights(trained.get_weights())
     with atomic_path(path, keep_suffix=True) as temporary:
         exported.save(temporary)

@@ -20,7 +20,7 @@ from pianorbm.curate.errors import CurationError
 from pianorbm.curate.file_curation import parse_song
 from pianorbm.model.config import DEFAULT_SAMPLE_STEPS, SampleConfig
 from pianorbm.model.pretrained import is_pretrained, pretrained_entry
-from pianorbm.model.run_folder import RunFolderError, load_trained
+from pianorbm.model.run_folder import RunFolderError, is_model_file, load_trained
 from pianorbm.rolls.audio import AudioUnavailable, find_synthesiser, render
 from pianorbm.rolls.music_stats import compare, public, set_statistics
 from pianorbm.rolls.roll_figure import roll_figure_png
@@ -67,12 +67,15 @@ def primer_roll(config: SampleConfig, steps_per_quarter: int | None, dt: float |
 DATA_PIECES = 500  # the training data's statistics come from at most this many of its pieces
 
 
-def data_rolls(data: dict, pieces: int = DATA_PIECES) -> list[np.ndarray] | None:
-    """Rolls of the training split the model learnt from (untransposed), when its records are at hand."""
+def data_rolls(data: dict, run_dir: Path | None = None, pieces: int = DATA_PIECES) -> list[np.ndarray] | None:
+    """Rolls of the training split the model learnt from (untransposed), when its records are at hand
+    (``data["records"]``: relative to ``run_dir``, the folder the description came from, or absolute)."""
     from pianorbm.rolls.pianoroll import cells_to_roll
     from pianorbm.rolls.records import RecordsError, read_split
 
-    records = Path(data.get("records", ""))
+    if not data.get("records"):
+        return None
+    records = Path(run_dir or ".") / data["records"]
     try:
         examples = [e for e in read_split(records, "train") if e["transpose"] == 0][:pieces]
     except (RecordsError, OSError, KeyError, ValueError):
@@ -157,7 +160,8 @@ def sample_run(run_dir: Path, out_dir: Path, config: SampleConfig) -> dict:
                             "or a lower --threshold")
         outputs.append(write_piece(out_dir, name, roll, steps_per_quarter, dt, config, synthesiser, warnings,
                                    title=f"{name} ({config.mode}, seed {config.seed})"))
-    training = data_rolls(data)
+    # a run folder's records path is relative to it; a model file's is as export wrote it
+    training = data_rolls(data, None if is_model_file(run_dir) or is_pretrained(run_dir) else run_dir)
     shipped = pretrained_entry(str(run_dir)).get("data_statistics") if is_pretrained(run_dir) else None
     statistics = sample_statistics(rolls, training, seconds_per_frame, shipped)
     reference = None

@@ -1,11 +1,13 @@
 """``pianorbm train``: fit an RNN-RBM to a records folder, resumably, into a run folder.
 
 The run folder holds everything later stages need, so no training flag is ever repeated:
-``model.json`` (the model's Keras config), ``data.json`` (the records it was trained on: path,
-fingerprint, grid), ``train.json`` (these settings), ``checkpoints/`` (the latest few, with the
-optimizer state, the step count and the data position), ``best.weights.h5`` (the best by
-validation monitor), ``history.csv`` (one row per epoch), ``logs/`` (TensorBoard scalars and
-piano-roll images of samples), ``images/`` (the same samples as PNG) and ``state.json``.
+``model.json`` (the model's Keras config), ``data.json`` (the records it was trained on: path
+relative to the run folder, fingerprint, grid), ``train.json`` (these settings), ``checkpoints/``
+(the latest few, with the optimizer state, the step count and the data position),
+``best.weights.h5`` (the best by the validation criterion), ``history.csv`` (one row per epoch, the
+only copy of the history), ``logs/`` (TensorBoard scalars and piano-roll images of samples),
+``images/`` (the same samples as PNG) and ``state.json`` (where training stands: epoch, step, the
+best validation figure and its epoch, why it stopped).
 
 Kill it at any moment and run the same command again: it restores the latest checkpoint and goes
 on from the same batch of the same epoch with the same random stream, so the result equals an

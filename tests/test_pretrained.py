@@ -50,12 +50,12 @@ def test_the_installed_package_carries_the_pretrained_models(tmp_path):
     assert build.returncode == 0, build.stderr[-2000:]
     wheel = next((tmp_path / "wheel").glob("pianorbm-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
-    assert "model/pretrained/index.json" in names and "model/pretrained/jsb-chorales.keras" in names
+    assert "pianorbm/model/pretrained/index.json" in names and "pianorbm/model/pretrained/jsb-chorales.keras" in names
     zipfile.ZipFile(wheel).extractall(tmp_path / "site")
-    probe = ("import model, model.pretrained\n"
-             "from model.run_folder import load_trained\n"
-             "from model.generate import generate_rolls\n"
-             "assert model.__file__.startswith(%r), model.__file__\n"
+    probe = ("import pianorbm, pianorbm.model.pretrained\n"
+             "from pianorbm.model.run_folder import load_trained\n"
+             "from pianorbm.model.generate import generate_rolls\n"
+             "assert pianorbm.__file__.startswith(%r), pianorbm.__file__\n"
              "rnn_rbm, data = load_trained('pretrained:jsb-chorales')\n"
              "print('FRAMES', generate_rolls(rnn_rbm, 1, 16).shape, data['steps_per_quarter'])\n") % str(tmp_path / "site")
     run = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True,

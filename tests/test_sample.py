@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -113,7 +114,9 @@ def test_export_round_trips_through_keras_and_sample(trained_run, tmp_path):
     exported = keras.saving.load_model(tmp_path / "m.keras")
     original = load_run_model(trained_run)
     assert all(np.array_equal(a, b) for a, b in zip(exported.get_weights(), original.get_weights()))
-    assert exported.data_description == json.loads((trained_run / "data.json").read_text())
+    data = json.loads((trained_run / "data.json").read_text())
+    assert not Path(data["records"]).is_absolute()  # the run folder moves with its records
+    assert exported.data_description == {**data, "records": str((trained_run / data["records"]).resolve())}
     from_file = sample_run(tmp_path / "m.keras", tmp_path / "a", SampleConfig(num_outputs=2, steps=24, k=5))
     from_run = sample_run(trained_run, tmp_path / "b", SampleConfig(num_outputs=2, steps=24, k=5))
     assert from_file["steps_per_quarter"] == from_run["steps_per_quarter"]
