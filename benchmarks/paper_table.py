@@ -14,7 +14,6 @@ fresh checkout regenerates the table with --only-report and fills it further.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import sys
@@ -31,6 +30,7 @@ from pianorbm.model.compare import ComparisonError, compare_runs  # noqa: E402
 from pianorbm.model.config import EvaluateConfig, TrainConfig  # noqa: E402
 from pianorbm.model.evaluate import evaluate_run, per_frame_path  # noqa: E402
 from pianorbm.model.likelihood import VALIDATION_NLL  # noqa: E402
+from pianorbm.model.run_folder import read_history, read_state  # noqa: E402
 from pianorbm.model.train import settings_differences, train  # noqa: E402
 from pianorbm.rolls.build_records import build_records  # noqa: E402
 from pianorbm.rolls.records_config import RecordsConfig  # noqa: E402
@@ -99,23 +99,16 @@ def records_for(work: Path, dataset: str) -> Path:
     return records
 
 
-def training_seconds(run: Path) -> float:
-    """The epochs' summed wall time from the run's history.csv (validation and compiling not included)."""
-    with open(run / "history.csv", newline="") as handle:
-        return sum(float(row["seconds"]) for row in csv.DictReader(handle))
-
-
 def run_result(run: Path, state: dict, evaluation: dict, config: TrainConfig) -> dict:
     """What the tables need of one evaluated run."""
     return {"state": state, "eval": evaluation, "other_settings": other_settings(run, config),
-            "training_seconds": training_seconds(run)}
+            "training_seconds": sum(row["seconds"] for row in read_history(run))}  # validation not included
 
 
 def run_one(work: Path, dataset: str, cell: str, seed: int, log) -> dict:
     records = records_for(work, dataset)
     run = work / f"{dataset}-{cell}-seed{seed}"
-    state_path = run / "state.json"
-    state = json.loads(state_path.read_text()) if state_path.exists() else {}
+    state = read_state(run)
     config = recipe(cell, seed)
     if needs_training(run, state, config):
         state = train(records, run, config, log=log)
@@ -143,7 +136,7 @@ def _over_floor(evaluation: dict) -> str:
 
 def _in_progress(work: Path, dataset: str, cell: str, seeds: list[int]) -> str:
     """'not run yet', or where the unevaluated runs of this row stand."""
-    states = [(seed, json.loads(path.read_text())) for seed in seeds
+    states = [(seed, read_state(path.parent)) for seed in seeds
               if (path := work / f"{dataset}-{cell}-seed{seed}" / "state.json").exists()]
     if not states:
         return "not run yet"
@@ -422,7 +415,7 @@ def main() -> None:
     for dataset, cell, seed in order:
         run = args.work / f"{dataset}-{cell}-seed{seed}"
         if args.only_report:
-            state = json.loads((run / "state.json").read_text()) if (run / "state.json").exists() else {}
+            state = read_state(run)
             evaluation = evaluation_made_with(run / "eval-test.json", EVALUATION[dataset], state)
             if evaluation:  # not a run trained on since its evaluation
                 results[(dataset, cell, seed)] = run_result(run, state, evaluation, recipe(cell, seed))

@@ -108,6 +108,26 @@ def write_history(run_dir: Path, history: list[dict]) -> None:
     write_text_atomic(Path(run_dir) / "history.csv", "\n".join(rows) + "\n")
 
 
+def save_model_weights(model, path: Path) -> None:
+    """The model's variables alone, in Keras's ``.weights.h5`` layout, written whole or not at all: the
+    optimizer's moments, which only resuming needs (``checkpoints/`` keeps them), would triple the file."""
+    import h5py
+
+    path = Path(path)
+    stem = path.name.removesuffix(".weights.h5")  # Keras writes only names ending so
+    with_optimizer = path.with_name(f".{stem}-with-optimizer.weights.h5")
+    weights_only = path.with_name(f".{stem}.weights.h5")
+    model.save_weights(with_optimizer)
+    with h5py.File(with_optimizer, "r") as source, h5py.File(weights_only, "w") as target:
+        for key, value in source.attrs.items():
+            target.attrs[key] = value
+        for key in source:
+            if key != "optimizer":
+                source.copy(source[key], target, name=key)
+    with_optimizer.unlink()
+    os.replace(weights_only, path)
+
+
 def load_run_model(run_dir: Path, weights: str = "best"):
     """The model of a run folder with its best (or ``latest``) weights."""
     import tensorflow as tf

@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import os
 import shutil
 import tempfile
 import time
@@ -27,7 +26,8 @@ from pathlib import Path
 
 from pianorbm.common.files import write_bytes_atomic, write_json_atomic
 from pianorbm.model.config import TrainConfig
-from pianorbm.model.run_folder import RUN_DIRS, RUN_FILES, data_description, read_history, read_state, write_history
+from pianorbm.model.run_folder import (RUN_DIRS, RUN_FILES, data_description, read_history, read_state,
+                                       save_model_weights, write_history)
 from pianorbm.model.weight_average import weight_average_for
 from pianorbm.rolls.roll_figure import roll_figure_png
 from pianorbm.rolls.records import RecordsError, key_frequencies, load_info
@@ -441,12 +441,6 @@ class Training:
                                                   seed=self.config.seed), 5) if due else ""
         return row
 
-    def keep_best_weights(self) -> None:
-        """best.weights.h5, written whole or not at all."""
-        buffer_path = self.run_dir / ".best.weights.h5"
-        self.model.save_weights(buffer_path)
-        os.replace(buffer_path, self.run_dir / "best.weights.h5")
-
     def write_logs(self, row: dict) -> None:
         """TensorBoard scalars of the row, and every ``image_every`` epochs a sample's piano roll."""
         import tensorflow as tf
@@ -474,7 +468,7 @@ class Training:
             self.history.append(row)
             improved = self.progress.record(row)
             if improved:
-                self.keep_best_weights()
+                save_model_weights(self.model, self.run_dir / "best.weights.h5")
             self.write_logs(row)
         self.log(f"epoch {epoch + 1}/{self.config.epochs}: cost {row['cost']:.3f} monitor {row['monitor']:.3f} "
                  f"val_monitor {row['val_monitor']:.3f}"

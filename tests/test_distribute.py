@@ -4,7 +4,6 @@ mirrored run killed mid-epoch resumes to the same result."""
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import socket
@@ -18,6 +17,7 @@ import pytest
 
 from pianorbm.model.config import TrainConfig
 from pianorbm.common.settings import SettingsError
+from pianorbm.model.run_folder import read_history
 
 REPO = Path(__file__).resolve().parents[1]
 SMALL = dict(hidden=16, recurrent=8, k=5, epochs=2, validation_nll_every=0, image_every=0, patience=0, cell="gru",
@@ -52,11 +52,6 @@ def _finished(*processes) -> None:
         assert process.returncode == 0, output[-3000:]
 
 
-def _history(run: Path) -> list[dict]:
-    with (run / "history.csv").open() as handle:
-        return list(csv.DictReader(handle))
-
-
 def _weights(run: Path) -> dict[str, np.ndarray]:
     arrays = {}
     with h5py.File(run / "best.weights.h5") as handle:
@@ -66,7 +61,7 @@ def _weights(run: Path) -> dict[str, np.ndarray]:
 
 
 def _same_training(one: Path, other: Path) -> None:
-    a, b = _history(one), _history(other)
+    a, b = read_history(one), read_history(other)
     assert [row["step"] for row in a] == [row["step"] for row in b] and len(a) == SMALL["epochs"]
     for row_a, row_b in zip(a, b):
         for figure in FIGURES:

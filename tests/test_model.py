@@ -194,6 +194,11 @@ def test_training_lowers_the_monitor_on_jsb(jsb_records, tmp_path):
     for name in ("model.json", "data.json", "train.json", "history.csv", "best.weights.h5"):
         assert (tmp_path / "run" / name).exists(), name
     assert json.loads((tmp_path / "run" / "data.json").read_text())["steps_per_quarter"] == 1
+    import h5py
+
+    with h5py.File(tmp_path / "run" / "best.weights.h5") as weights:  # the model's variables, not Adam's moments
+        assert "optimizer" not in weights and "layers" in weights
+    assert sorted(p.name for p in (tmp_path / "run").iterdir() if p.name.startswith(".")) == []  # no temporary left
 
 
 @pytest.mark.parametrize("cell", ["rnn", pytest.param("gru", marks=pytest.mark.slow),

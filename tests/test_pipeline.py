@@ -12,6 +12,7 @@ from pathlib import Path
 import mido
 import pytest
 
+from pianorbm.model.run_folder import read_history
 from pianorbm.pipelines.pipeline import run_pipeline
 from pianorbm.pipelines.pipeline_config import DEFAULT_CONFIG, PipelineConfigError, load_pipeline_config
 
@@ -98,7 +99,7 @@ def test_rerun_skips_up_to_date_stages_and_redoes_only_what_changed(finished):
     assert _statuses(longer) == {"corpus": "skipped", "curate": "skipped", "records": "skipped",
                                  "train": "ran", "sample": "ran", "evaluate": "ran"}
     state = json.loads((out / "run" / "state.json").read_text())
-    assert state["epoch"] == 3 and len(state["history"]) == 3  # extended, not started over
+    assert state["epoch"] == 3 and len(read_history(out / "run")) == 3  # extended, not started over
 
 
 def test_a_pretrained_model_is_sampled_beside_the_run_for_the_report(finished):
@@ -125,14 +126,14 @@ def test_a_run_killed_before_recording_its_stages_redoes_no_work(finished):
     tmp, out, _ = finished
     config = _config(tmp, out, epochs=3, outputs=3)
     run_pipeline(config, log=lambda _: None)
-    history = json.loads((out / "run" / "state.json").read_text())["history"]
+    history = (out / "run" / "history.csv").read_bytes()
     samples = {p.name: p.read_bytes() for p in (out / "samples").glob("sample-*.mid")}
     (out / "pipeline.json").unlink()  # as if killed after the stages' work but before the pipeline's record
     messages = []
     result = run_pipeline(config, log=messages.append)
     assert set(_statuses(result).values()) == {"ran"}
     assert any("nothing to do" in m for m in messages)  # training found its run finished
-    assert json.loads((out / "run" / "state.json").read_text())["history"] == history
+    assert (out / "run" / "history.csv").read_bytes() == history
     assert {p.name: p.read_bytes() for p in (out / "samples").glob("sample-*.mid")} == samples  # same seed
     assert set(_statuses(run_pipeline(config, log=lambda _: None)).values()) == {"skipped"}
 
