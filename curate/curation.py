@@ -23,6 +23,7 @@ from pianorbm.curate.config import MIDI_SUFFIXES, CurateConfig
 from pianorbm.curate.errors import CurationError
 from pianorbm.curate.file_curation import DUPLICATE, KEPT, UNREADABLE, curate_file
 from pianorbm.common.isolation import Failure, IsolatedPool
+from pianorbm.common.journal import appending
 from pianorbm.curate.manifest import (JOURNAL_NAME, MANIFEST_NAMES, SUMMARY_NAME, read_journal, rows_to_frame,
                              write_manifest)
 from pianorbm.curate.scores import clean_relpath
@@ -137,15 +138,14 @@ def curate_folder(src: Path, dst: Path, config: CurateConfig, *, jobs: int | Non
     pool = IsolatedPool(curate_file, jobs or os.cpu_count() or 1, config.timeout, config.memory_mb)
     bar = progress(len(todo)) if progress else None
 
-    with journal_path.open("a", encoding="utf-8") as journal_file:
+    with appending(journal_path) as journal:
         def run(paths: list[str]) -> None:
             tasks = [(str(src), str(dst), path, config) for path in paths]
             for _, args, outcome in pool.map(tasks):
                 row = failure_row(src, args[2], outcome) if isinstance(outcome, Failure) else outcome
                 row["config"] = fingerprint
                 rows[row["path"]] = row
-                journal_file.write(json.dumps(row) + "\n")
-                journal_file.flush()
+                journal(row)
                 if bar is not None:
                     bar.update(1)
 

@@ -8,12 +8,12 @@ previous complete manifest or the new complete one.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
 
 from pianorbm.common import storage
+from pianorbm.common.journal import read_journal as read_rows
 
 JOURNAL_NAME = ".curate-journal.jsonl"
 SUMMARY_NAME = "curation.json"
@@ -34,18 +34,7 @@ _INTEGER_COLUMNS = ["bytes", "ticks_per_beat", "tracks", "notes", "piano_notes",
 
 def read_journal(path: Path) -> dict[str, dict]:
     """The last complete row per input path; a torn final line is skipped."""
-    rows: dict[str, dict] = {}
-    if not path.exists():
-        return rows
-    with path.open("r", encoding="utf-8") as handle:
-        for line in handle:
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(row, dict) and "path" in row:
-                rows[row["path"]] = row
-    return rows
+    return read_rows(path, "path")
 
 
 def rows_to_frame(rows: list[dict]) -> pd.DataFrame:

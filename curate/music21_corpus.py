@@ -24,9 +24,11 @@ from pathlib import Path
 
 from pianorbm.common.files import write_text_atomic
 from pianorbm.common.isolation import Failure, IsolatedPool
+from pianorbm.common.journal import appending, read_journal
 
 EXPORT_MODES = ("keyboard", "original")
 EXPORT_SUMMARY = "corpus.json"
+EXPORT_JOURNAL = ".corpus-journal.jsonl"  # one line per finished work, until the summary is written
 
 
 def corpus_root() -> Path:
@@ -107,7 +109,8 @@ class ExportResult:
 
 def export_corpus(query: str, dst: Path, *, mode: str = "keyboard", jobs: int | None = None,
                   timeout_s: float = 300.0, progress=None) -> ExportResult:
-    """Exports every work matching ``query`` into ``dst``; works already exported are skipped.
+    """Exports every work matching ``query`` into ``dst``; works already exported are skipped,
+    those of an interrupted run included (each finished work is journalled at once).
 
     Writes the rows with the settings to ``dst/corpus.json``.
     """
@@ -118,27 +121,31 @@ def export_corpus(query: str, dst: Path, *, mode: str = "keyboard", jobs: int | 
         raise LookupError(f"no work of music21's corpus matches {query!r}")
     dst = Path(dst)
     dst.mkdir(parents=True, exist_ok=True)
+    journal_path = dst / EXPORT_JOURNAL
     previous = {}
     if (dst / EXPORT_SUMMARY).exists():
         saved = json.loads((dst / EXPORT_SUMMARY).read_text())
-        if saved.get("mode") == mode:
-            previous = {row["work"]: row for row in saved.get("works", []) if row["status"] == "exported"}
+        previous = {row["work"]: row for row in saved.get("works", []) if saved.get("mode") == mode}
+    # works finished by a run that was stopped before it wrote the summary
+    previous.update({work: row for work, row in read_journal(journal_path, "work").items() if row.get("mode") == mode})
     rows, todo = [], []
     for work in works:
         done = previous.get(work)
-        if done and all((dst / name).exists() for name in done["outputs"]):
-            rows.append(done)
+        if done and done["status"] == "exported" and all((dst / name).exists() for name in done["outputs"]):
+            rows.append({name: value for name, value in done.items() if name != "mode"})
         else:
             todo.append(work)
     root = str(corpus_root())
     bar = progress(len(todo)) if progress else None
     pool = IsolatedPool(export_work, jobs or os.cpu_count() or 1, timeout_s, memory_mb=0)
-    for _, args, outcome in pool.map([(root, work, str(dst), mode) for work in todo]):
-        if isinstance(outcome, Failure):
-            outcome = {"work": args[1], "status": "failed", "outputs": [], "error": outcome.detail}
-        rows.append(outcome)
-        if bar is not None:
-            bar.update(1)
+    with appending(journal_path) as journal:
+        for _, args, outcome in pool.map([(root, work, str(dst), mode) for work in todo]):
+            if isinstance(outcome, Failure):
+                outcome = {"work": args[1], "status": "failed", "outputs": [], "error": outcome.detail}
+            rows.append(outcome)
+            journal({**outcome, "mode": mode})
+            if bar is not None:
+                bar.update(1)
     if bar is not None:
         bar.close()
     rows.sort(key=lambda row: row["work"])
@@ -147,4 +154,5 @@ def export_corpus(query: str, dst: Path, *, mode: str = "keyboard", jobs: int | 
     summary = {"stage": "corpus", "source": f"music21 {music21.__version__} corpus", "query": query,
                "mode": mode, "ticks_per_beat": 10080, "works": rows}
     write_text_atomic(dst / EXPORT_SUMMARY, json.dumps(summary, indent=2) + "\n")
+    journal_path.unlink(missing_ok=True)  # the summary holds every row now
     return ExportResult(rows, len(works) - len(todo))

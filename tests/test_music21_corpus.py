@@ -1,10 +1,19 @@
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pandas as pd
+import pytest
 from click.testing import CliRunner
 
 from pianorbm.cli import main
-from pianorbm.curate.music21_corpus import find_works
+from pianorbm.curate.music21_corpus import EXPORT_JOURNAL, export_corpus, find_works
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def test_named_and_glob_queries_find_works():
@@ -31,3 +40,63 @@ def test_export_then_curate_keeps_keyboard_parts_and_rejects_voices(tmp_path):
     assert (original.reason == "no_piano").all()  # Soprano/Alto/Tenor/Bass tracks at program 0
     rerun = runner.invoke(main, ["corpus", "music21", "bach/bwv26*", str(tmp_path / "keyboard"), "-q"])
     assert "0 failed" in rerun.output and f"({len(keyboard)} already there)" in rerun.output
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    files = {path.relative_to(folder).as_posix(): path.read_bytes() for path in sorted(folder.rglob("*.mid"))}
+    assert files, f"no MIDI file under {folder}"
+    return files
+
+
+class _StopAfter:
+    """A progress bar that stops the run (as Ctrl-C does) after ``count`` finished works."""
+
+    def __init__(self, count: int):
+        self.count = count
+
+    def __call__(self, total):
+        return self
+
+    def update(self, done):
+        self.count -= done
+        if self.count <= 0:
+            raise KeyboardInterrupt
+
+    def close(self):
+        pass
+
+
+def test_an_interrupted_export_resumes_with_only_what_is_missing(tmp_path):
+    whole = export_corpus("bach/bwv26*", tmp_path / "whole", jobs=2)
+    with pytest.raises(KeyboardInterrupt):
+        export_corpus("bach/bwv26*", tmp_path / "cut", jobs=1, progress=_StopAfter(4))
+    assert not (tmp_path / "cut" / "corpus.json").exists()  # the summary is written at the end only
+    resumed = export_corpus("bach/bwv26*", tmp_path / "cut", jobs=2)
+    assert resumed.skipped == 4 and len(resumed.works) == len(whole.works) == 11
+    assert _files(tmp_path / "cut") == _files(tmp_path / "whole")
+    summary = json.loads((tmp_path / "cut" / "corpus.json").read_text())
+    assert summary["works"] == json.loads((tmp_path / "whole" / "corpus.json").read_text())["works"]
+    assert not (tmp_path / "cut" / EXPORT_JOURNAL).exists()
+    assert export_corpus("bach/bwv26*", tmp_path / "cut", jobs=1).skipped == 11
+    assert export_corpus("bach/bwv26*", tmp_path / "cut", mode="original", jobs=2).skipped == 0  # other parts
+
+
+@pytest.mark.slow  # a real process, killed twice
+def test_an_export_killed_with_sigkill_resumes_to_the_uninterrupted_result(tmp_path):
+    command = [sys.executable, str(REPO / "cli.py"), "corpus", "music21", "bach/bwv2*", "-q", "-j", "1"]
+    for _ in range(2):
+        process = subprocess.Popen([*command, str(tmp_path / "cut")], start_new_session=True,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline, before = time.monotonic() + 120, len(list((tmp_path / "cut").rglob("*.mid")))
+        while time.monotonic() < deadline and len(list((tmp_path / "cut").rglob("*.mid"))) < before + 5:
+            time.sleep(0.1)
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    assert not (tmp_path / "cut" / "corpus.json").exists()
+    journalled = (tmp_path / "cut" / EXPORT_JOURNAL).read_text().count('"status": "exported"')
+    assert journalled >= 8
+    resumed = subprocess.run([*command, str(tmp_path / "cut")], capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"({journalled} already there)" in resumed.stdout
+    export_corpus("bach/bwv2*", tmp_path / "whole", jobs=2)
+    assert _files(tmp_path / "cut") == _files(tmp_path / "whole")
