@@ -24,7 +24,7 @@ from pianorbm.curate.manifest import read_manifest
 from pianorbm.rolls.keys import estimate_key
 from pianorbm.rolls.pianoroll import HIGHEST_PITCH, KEYS, LOWEST_PITCH
 from pianorbm.rolls.pieces import (ROLL_MEMORY_MB, ROLL_TIMEOUT_S, Piece, assign_split, dropped_reason, piece_summary,
-                              roll_clean_file, shard_count, shard_of, split_key, transpositions)
+                              roll_clean_file, shard_count, shard_of, cells_split_key, transpositions)
 from pianorbm.rolls.records import DATASET_INFO, FORMAT_VERSION, SPLITS, encode_example, shard_name, write_shard
 from pianorbm.rolls.records_config import DEFAULT_STEPS_PER_QUARTER, RecordsConfig
 from pianorbm.rolls.standard_datasets import guess_steps_per_quarter, load_benchmark_pickle, sequence_to_cells
@@ -89,7 +89,7 @@ def _pieces_from_pickle(path: Path) -> tuple[list, dict, dict]:
             if outside:
                 dropped["pitches_out_of_range"] = dropped.get("pitches_out_of_range", 0) + outside
             key = estimate_key(cells % KEYS + LOWEST_PITCH, np.ones(len(cells)))
-            piece = Piece(f"{split}/{index:04d}", cells, frames, split_key(cells), key=key.name, split=split)
+            piece = Piece(f"{split}/{index:04d}", cells, frames, cells_split_key(cells), key=key.name, split=split)
             pieces.append(piece)
     return pieces, dropped, source
 

@@ -2,9 +2,9 @@
 
 Every function here depends only on its arguments, so the local build (rolls.build_records)
 and the Apache Beam build (rolls.beam_records) make the same pieces in any order: a piece's
-split key is a hash of its grid notes with pitches taken relative to its lowest note (duplicates
-and transposed copies of one piece land in the same split), and an example's shard is a hash of
-its name.
+split key is a hash of its notes (onsets in quarter notes, pitches relative to the lowest), not of
+its grid, so duplicates, transposed copies and every resolution of one piece land in the same
+split; an example's shard is a hash of its name.
 """
 
 from __future__ import annotations
@@ -42,11 +42,25 @@ class Piece:
     counts: dict = field(default_factory=dict)
 
 
-def split_key(cells: np.ndarray) -> str:
-    """Hash of a roll with pitches relative to its lowest: equal for transposed copies."""
-    steps, keys = cells // KEYS, cells % KEYS
-    relative = steps * KEYS + keys - (keys.min() if len(keys) else 0)
-    return hashlib.sha256(np.sort(relative).astype("<i8").tobytes()).hexdigest()
+ONSET_RESOLUTION = 48  # split keys round onsets to 1/48 of a quarter note, finer than any grid
+
+
+def split_key(onsets: np.ndarray, pitches: np.ndarray) -> str:
+    """Hash of a piece's distinct (onset, pitch) pairs, onsets in quarter notes counted from the first
+    (rounded to 1/48), pitches from the lowest: one key whatever the time grid (``--steps-per-quarter``,
+    ``--dt``), the file's tick resolution or a transposition, so every records build of a corpus puts a
+    piece, its duplicates and its transposed copies in the same split."""
+    onsets, pitches = np.asarray(onsets, np.float64), np.asarray(pitches, np.int64)
+    if not len(onsets):
+        return hashlib.sha256(b"").hexdigest()
+    steps = np.round((onsets - onsets.min()) * ONSET_RESOLUTION).astype(np.int64)
+    pairs = np.unique(steps * 128 + pitches - pitches.min())
+    return hashlib.sha256(pairs.astype("<i8").tobytes()).hexdigest()
+
+
+def cells_split_key(cells: np.ndarray) -> str:
+    """split_key of a roll given as cells (a benchmark's pieces, which come on one grid only)."""
+    return split_key(cells // KEYS, cells % KEYS)
 
 
 def shift_cells(cells: np.ndarray, shift: int) -> np.ndarray | None:
@@ -78,7 +92,8 @@ def roll_clean_file(clean_dir: str, relpath: str, sha256: str, config: RecordsCo
                 break
         if shift is None:
             return {**piece, "dropped": "key_shift_out_of_range"}
-    return {**piece, "cells": cells, "split_key": split_key(cells), "key": key.name, "shift": shift}
+    return {**piece, "cells": cells, "split_key": split_key(song.notes.onset / song.ticks_per_beat, song.notes.pitch),
+            "key": key.name, "shift": shift}
 
 
 def shard_of(piece: str, transpose: int, count: int) -> int:

@@ -28,7 +28,7 @@ from pianorbm.common.files import atomic_path
 from pianorbm.rolls.pianoroll import KEYS
 
 DATASET_INFO = "dataset.json"
-FORMAT_VERSION = 2  # 2: per-split pitch histograms (1 counted every split together)
+FORMAT_VERSION = 3  # 3: splits from the notes, not the grid; 2: per-split pitch histograms (1: all splits)
 SPLITS = ("train", "valid", "test")
 
 

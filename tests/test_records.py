@@ -192,3 +192,46 @@ def test_cli_build_records(clean_corpus, benchmarks, tmp_path):
     assert jsb.exit_code == 0 and "13807" in jsb.output
     bad = runner.invoke(main, ["build-records", str(clean_corpus), str(tmp_path / "x"), "--split", "1,1"])
     assert bad.exit_code == 2 and "three fractions" in bad.output
+
+
+def test_the_split_follows_the_music_not_the_grid(clean_corpus, tmp_path):
+    splits = []
+    for name, config in (("quarters-2", RecordsConfig(steps_per_quarter=2)),
+                         ("quarters-4", RecordsConfig(steps_per_quarter=4)),
+                         ("seconds", RecordsConfig(steps_per_quarter=None, dt=0.05))):
+        info = build_records(tmp_path / name, config, clean_dir=clean_corpus, jobs=2)
+        splits.append({p["piece"]: p["split"] for p in info["pieces"]})
+    assert len(splits[0]) == 31 and splits[0] == splits[1] == splits[2]
+    assert set(splits[0].values()) == {"train", "valid", "test"}
+
+
+def test_a_split_key_ignores_tick_resolution_transposition_and_a_late_start(tmp_path):
+    from pianorbm.curate.file_curation import parse_song
+    from pianorbm.rolls.pieces import split_key
+
+    def key(path):
+        song, _ = parse_song(path.read_bytes())
+        return split_key(song.notes.onset / song.ticks_per_beat, song.notes.pitch)
+
+    notes = tune(7)
+    base = key(build_midi(tmp_path / "a.mid", [{"name": "Piano", "notes": notes}]))
+    finer = [(2 * onset, 2 * length, pitch) for onset, length, pitch in notes]
+    assert key(build_midi(tmp_path / "b.mid", [{"name": "Piano", "notes": finer}], ticks_per_beat=960)) == base
+    assert key(build_midi(tmp_path / "c.mid", [{"name": "Piano", "notes": tune(7, shift=5)}])) == base
+    later = [(onset + 1920, length, pitch) for onset, length, pitch in notes]
+    assert key(build_midi(tmp_path / "d.mid", [{"name": "Piano", "notes": later}])) == base
+    changed = notes[:-1] + [(notes[-1][0], notes[-1][1], notes[-1][2] + 1)]
+    assert key(build_midi(tmp_path / "e.mid", [{"name": "Piano", "notes": changed}])) != base
+
+
+def test_records_of_the_format_before_music_splits_are_refused_with_the_rebuild_command(clean_corpus, tmp_path):
+    from pianorbm.rolls.records import RecordsError, load_info
+
+    build_records(tmp_path, RecordsConfig(), clean_dir=clean_corpus)
+    info = json.loads((tmp_path / "dataset.json").read_text())
+    # as format 2 wrote it (splits from the grid): its fingerprint covered the format
+    (tmp_path / "dataset.json").write_text(json.dumps({**info, "format": 2, "fingerprint": "of format 2"}))
+    with pytest.raises(RecordsError, match="records format 2, now 3.*run the same build-records command again"):
+        load_info(tmp_path)
+    rebuilt = build_records(tmp_path, RecordsConfig(), clean_dir=clean_corpus)
+    assert rebuilt["format"] == 3 and load_info(tmp_path)["format"] == 3
