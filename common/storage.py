@@ -17,6 +17,14 @@ def is_url(path) -> bool:
     return "://" in str(path)
 
 
+def relative(path, folder) -> str:
+    """``path`` as written into a file of ``folder``: relative to it, so that the two move together
+    (a URL, or a path beside a URL, stays as it is)."""
+    if is_url(path) or is_url(folder):
+        return str(path)
+    return os.path.relpath(Path(path).resolve(), Path(folder).resolve())
+
+
 def _filesystems():
     from apache_beam.io.filesystems import FileSystems
 

@@ -81,9 +81,15 @@ def _reusable(row: dict | None, src: Path, dst: Path, fingerprint: str) -> bool:
     if not row or row.get("config") != fingerprint:
         return False
     stat = (src / row["path"]).stat()
-    if row.get("bytes") != stat.st_size or row.get("mtime_ns") != stat.st_mtime_ns:
+    if row.get("bytes") != stat.st_size:
         return False
+    if row.get("mtime_ns") != stat.st_mtime_ns and row.get("sha256") != _sha256(src / row["path"]):
+        return False  # touched, and changed: a copied folder's files have new times and the same bytes
     return row["status"] != KEPT or (dst / clean_relpath(row["path"])).exists()
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _dedup(rows: dict[str, dict]) -> tuple[list[str], dict[str, str]]:
@@ -177,7 +183,7 @@ def write_outputs(src, dst, rows: list[dict], config: CurateConfig, manifest_for
     counts = frame.groupby(["status", "reason"]).size()
     summary = {
         "stage": "curate",
-        "source": str(src) if storage.is_url(src) else str(Path(src).resolve()),
+        "source": storage.relative(src, dst),
         "config": config.to_dict(),
         "config_fingerprint": fingerprint,
         "manifest": Path(manifest_path).name,

@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import io
 import math
-import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
+from pianorbm.common import storage
 from pianorbm.common.files import write_bytes_atomic, write_json_atomic
 from pianorbm.model.config import EvaluateConfig
 from pianorbm.model.accuracy import expected_accuracy, frame_accuracy
@@ -272,7 +272,7 @@ def evaluate_run(run_dir: Path, records_dir: Path | None, config: EvaluateConfig
     scores = score_frames(model, records_dir, config, progress)
     figures = summarise(scores, records_dir, info, config)
     result = {"stage": "evaluate", "run": run_dir.resolve().name,
-              "records": os.path.relpath(records_dir.resolve(), run_dir.resolve()), **figures,
+              "records": storage.relative(records_dir, run_dir), **figures,
               "seconds": round(time.monotonic() - started, 1), "evaluated_on": time.strftime("%Y-%m-%d"),
               "trained": _trained(run_dir, config.weights), "conventions": CONVENTIONS,
               "per_frame": per_frame_path(run_dir, config.split).name}

@@ -12,6 +12,7 @@ import json
 import os
 from pathlib import Path
 
+from pianorbm.common import storage
 from pianorbm.common.files import write_text_atomic
 
 RUN_FILES = ("model.json", "data.json", "train.json", "state.json", "history.csv", "best.weights.h5")
@@ -26,10 +27,12 @@ class RunFolderError(Exception):
 def data_description(records_dir: Path, info: dict, run_dir: Path | None = None) -> dict:
     """What a model needs to know of the records it was trained on (written to ``data.json``); the
     records' path is relative to ``run_dir`` when given, so that the two folders move together."""
-    records = Path(records_dir).resolve()
-    return {"records": os.path.relpath(records, Path(run_dir).resolve()) if run_dir is not None else str(records),
+    source = dict(info["source"])
+    if run_dir is not None and source.get("path") and not storage.is_url(records_dir):
+        source["path"] = storage.relative(Path(records_dir) / source["path"], run_dir)  # from the run folder
+    return {"records": storage.relative(records_dir, run_dir) if run_dir is not None else str(Path(records_dir).resolve()),
             "fingerprint": info["fingerprint"],
-            "source": info["source"], "steps_per_quarter": info["steps_per_quarter"], "dt": info["dt"],
+            "source": source, "steps_per_quarter": info["steps_per_quarter"], "dt": info["dt"],
             "lowest_pitch": info["lowest_pitch"], "keys": info["keys"],
             "frames": {split: s["frames"] for split, s in info["splits"].items()}}
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pianorbm.common import storage
 from pianorbm.common.files import write_bytes_atomic, write_json_atomic
 from pianorbm.curate.errors import CurationError
 from pianorbm.curate.file_curation import parse_song
@@ -174,7 +175,7 @@ def sample_run(run_dir: Path, out_dir: Path, config: SampleConfig) -> dict:
     for stale in [*out_dir.glob("sample-*.*"), *out_dir.glob("reference.*")]:
         if stale.name not in written and not stale.name.startswith("."):  # left by an earlier, larger request
             stale.unlink()
-    summary = {"stage": "sample", "run": str(run_dir) if is_pretrained(run_dir) else str(run_dir.resolve()),
+    summary = {"stage": "sample", "run": str(run_dir) if is_pretrained(run_dir) else storage.relative(run_dir, out_dir),
                "settings": {**asdict(config), "threshold": threshold},
                "steps": steps, "steps_per_quarter": steps_per_quarter, "dt": dt,
                "primer_frames": 0 if primer is None else len(primer), "seconds": round(seconds, 3),

@@ -70,14 +70,15 @@ def _file_digest(path: Path) -> str | None:
 
 
 def _folder_listing(folder: Path, suffixes: tuple[str, ...]) -> str:
-    """Digest of the names, sizes and modification times of the matching files under ``folder``."""
+    """Digest of the relative names and contents of the matching files under ``folder``: the same for a
+    copy of the folder, whatever its place and its files' modification times."""
     entries = []
     for parent, dirs, files in os.walk(folder):
         dirs.sort()
         for name in sorted(files):
             if name.lower().endswith(suffixes):
-                stat = (Path(parent) / name).stat()
-                entries.append(((Path(parent) / name).relative_to(folder).as_posix(), stat.st_size, stat.st_mtime_ns))
+                path = Path(parent) / name
+                entries.append((path.relative_to(folder).as_posix(), hashlib.sha256(path.read_bytes()).hexdigest()))
     return _digest(entries)
 
 
@@ -120,7 +121,9 @@ class _State:
         write_text_atomic(self.path, json.dumps(self.data, indent=1) + "\n")
 
     def record_run(self, config: PipelineConfig, outcomes: list[StageOutcome]) -> None:
-        self.data["config"] = config.stage_settings()
+        settings = config.stage_settings()
+        settings["pipeline"].pop("out")  # this folder: recorded nowhere inside it, so that it can move
+        self.data["config"] = settings
         self.data["config_file"] = config.origin
         self.data["last_run"] = [asdict(o) for o in outcomes]
         write_text_atomic(self.path, json.dumps(self.data, indent=1) + "\n")

@@ -35,7 +35,10 @@ class BuildError(Exception):
 
 
 def _fingerprint(config: RecordsConfig, source: dict) -> str:
-    text = json.dumps({"config": config.to_dict(), "source": source, "format": FORMAT_VERSION}, sort_keys=True)
+    """A hash of what the records are made of: the settings, the source's content (not where it lies, so
+    a moved or copied folder is the same source) and the format."""
+    content = {name: value for name, value in source.items() if name != "path"}
+    text = json.dumps({"config": config.to_dict(), "source": content, "format": FORMAT_VERSION}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -203,6 +206,7 @@ def build_records(out_dir: Path, config: RecordsConfig, *, clean_dir: Path | Non
         source, files = _clean_source(clean_dir)
 
     fingerprint = _fingerprint(config, source)
+    source = {**source, "path": storage.relative(source["path"], out_dir)}
     previous = _up_to_date(out_dir, fingerprint)
     if previous:
         return previous

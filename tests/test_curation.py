@@ -196,6 +196,26 @@ def complete_lines(path: Path) -> int:
     return count
 
 
+def test_copied_inputs_and_outputs_are_reused_and_an_edited_file_is_redone(tmp_path):
+    """`cp -r` gives every file a new modification time: same bytes are reused, changed bytes redone."""
+    import subprocess
+
+    raw = make_corpus(tmp_path / "raw", 12)
+    first = curate_folder(raw, tmp_path / "clean", PIANO_ONLY, jobs=2)
+    for name in ("raw", "clean"):
+        subprocess.run(["cp", "-r", str(tmp_path / name), str(tmp_path / f"{name}-copy")], check=True)
+    edited = tmp_path / "raw-copy" / "set1" / "piece0001.mid"
+    data = bytearray(edited.read_bytes())
+    data[-8] ^= 1  # a different velocity or pitch, same size
+    edited.write_bytes(bytes(data))
+    again = curate_folder(tmp_path / "raw-copy", tmp_path / "clean-copy", PIANO_ONLY, jobs=2)
+    assert (again.reused, again.processed) == (11, 1)
+    assert json.loads((tmp_path / "clean-copy" / "curation.json").read_text())["source"] == "../raw-copy"
+    unchanged = again.manifest.path != "set1/piece0001.mid"
+    pd.testing.assert_frame_equal(again.manifest[unchanged].reset_index(drop=True),
+                                  first.manifest[unchanged].reset_index(drop=True))
+
+
 def test_kill_minus_nine_then_rerun_resumes_to_the_same_manifest(tmp_path):
     raw = make_corpus(tmp_path / "raw", 400)
     curate_folder(raw, tmp_path / "reference", PIANO_ONLY, jobs=2)

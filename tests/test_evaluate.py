@@ -234,7 +234,7 @@ def test_evaluating_the_first_pieces_scores_the_first_by_name_whatever_the_shard
     from pianorbm.rolls.records_config import RecordsConfig
 
     reshard = tmp_path / "five-shards"
-    build_records(reshard, RecordsConfig(shards=5), pickle_path=Path(info["source"]["path"]))
+    build_records(reshard, RecordsConfig(shards=5), pickle_path=jsb_records / info["source"]["path"])
     _, layout_lengths = split_frames(reshard, "valid")
     _, lengths = split_frames(jsb_records, "valid")
     assert layout_lengths[:5] != lengths[:5]  # the layouts do differ

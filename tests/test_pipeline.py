@@ -83,6 +83,25 @@ def test_pipeline_runs_every_stage_into_self_describing_folders(finished):
     assert (out / "report.html").stat().st_size > 0
 
 
+def test_a_copied_output_folder_redoes_only_what_its_settings_change(finished, tmp_path):
+    """`cp -r` (new places, new modification times) then one sample setting changed: only sampling runs."""
+    import subprocess
+
+    tmp, out, _ = finished
+    copy = tmp_path / "moved" / "out"
+    copy.parent.mkdir()
+    subprocess.run(["cp", "-r", str(out), str(copy)], check=True)
+    for path in [copy / "pipeline.json", *copy.rglob("*.json")]:  # nothing inside points back at the original
+        assert str(out) not in path.read_text(), path
+    text = TINY.format(epochs=2, outputs=2).replace("[sample]\n", "[sample]\nmode = \"argmax\"\n")
+    (tmp_path / "argmax.toml").write_text(text)
+    moved = run_pipeline(load_pipeline_config(tmp_path / "argmax.toml", copy), log=lambda _: None)
+    assert _statuses(moved) == {"corpus": "skipped", "curate": "skipped", "records": "skipped", "train": "skipped",
+                                "sample": "ran", "evaluate": "skipped"}
+    assert json.loads((copy / "samples" / "samples.json").read_text())["run"] == "../run"
+    assert len(list(copy.rglob("*.mid"))) > 0 and (copy / "report.html").exists()
+
+
 def test_rerun_skips_up_to_date_stages_and_redoes_only_what_changed(finished):
     tmp, out, _ = finished
     sample_mtime = (out / "samples" / "sample-000.mid").stat().st_mtime_ns
