@@ -333,8 +333,10 @@ def _list_pretrained(ctx, param, value):
 @click_options(SampleConfig)
 @click.option("--list-pretrained", is_flag=True, expose_value=False, is_eager=True, callback=_list_pretrained,
               help="List the models that ship with pianorbm (RUN pretrained:NAME) and exit.")
+@click.option("--overwrite", is_flag=True, help="Replace the samples OUT_DIR holds already (without it, a folder "
+                                                "with samples is refused).")
 @verbosity
-def sample_command(run: str, out_dir: Path, **settings) -> None:
+def sample_command(run: str, out_dir: Path, overwrite: bool, **settings) -> None:
     """Generate new pieces from RUN into OUT_DIR: MIDI files, audio, pictures and samples.json.
 
     RUN is a run folder, a model file from `pianorbm export`, or pretrained:NAME for a model that
@@ -343,13 +345,17 @@ def sample_command(run: str, out_dir: Path, **settings) -> None:
     config = _settings(SampleConfig, settings)
     from pianorbm.model.run_folder import RunFolderError, check_source
 
+    from pianorbm.model.sample import SampleError, check_out_dir
+
     with _reported(RunFolderError):
         check_source(run)
+    with _reported(SampleError):
+        check_out_dir(out_dir, overwrite)
     _import_tensorflow()
-    from pianorbm.model.sample import SampleError, sample_run
+    from pianorbm.model.sample import sample_run
 
     with _reported(SampleError):
-        summary = sample_run(run, out_dir, config)
+        summary = sample_run(run, out_dir, config, overwrite=overwrite)
     for warning in summary["warnings"]:
         click.echo(f"Warning: {warning}", err=True)
     notes = sum(o["notes_per_frame"] for o in summary["outputs"]) / len(summary["outputs"])

@@ -32,6 +32,20 @@ class SampleError(Exception):
     """Sampling cannot run as asked; the message says why."""
 
 
+def check_out_dir(out_dir: Path, overwrite: bool) -> None:
+    """Refuses a folder that holds earlier samples unless they may be replaced: nothing a user made is
+    overwritten silently."""
+    out_dir = Path(out_dir)
+    if overwrite or not out_dir.is_dir():
+        return
+    earlier = sorted(path.name for path in [*out_dir.glob("sample-*.*"), *out_dir.glob("reference.*"),
+                                            *out_dir.glob("samples.json")] if not path.name.startswith("."))
+    if earlier:
+        shown = ", ".join(earlier[:3]) + (f" and {len(earlier) - 3} more" if len(earlier) > 3 else "")
+        raise SampleError(f"{out_dir} holds earlier samples ({shown}); sample into another folder, or pass "
+                          "--overwrite to replace them")
+
+
 def requested_steps(config: SampleConfig, steps_per_quarter: int | None, dt: float | None) -> int:
     if config.bars is not None:
         if steps_per_quarter is None:
@@ -124,11 +138,13 @@ def sample_statistics(rolls: np.ndarray, training: list[np.ndarray] | None, seco
                     + ("timed at the samples' tempo" if training else "shipped with the pretrained model")}
 
 
-def sample_run(run_dir: Path, out_dir: Path, config: SampleConfig) -> dict:
-    """Generates ``config.num_outputs`` pieces from the run in ``run_dir`` into ``out_dir``."""
+def sample_run(run_dir: Path, out_dir: Path, config: SampleConfig, *, overwrite: bool = False) -> dict:
+    """Generates ``config.num_outputs`` pieces from the run in ``run_dir`` into ``out_dir``; earlier
+    samples there are replaced only with ``overwrite``."""
     from pianorbm.model.generate import generate_rolls
 
     run_dir, out_dir = Path(run_dir), Path(out_dir)
+    check_out_dir(out_dir, overwrite)
     try:
         model, data = load_trained(run_dir, config.weights)
     except RunFolderError as err:

@@ -206,7 +206,7 @@ def _run_stage(stage: str, config: PipelineConfig, layout: Layout, log: Callable
     if stage == "sample":
         from pianorbm.model.sample import sample_run
 
-        summary = sample_run(layout.run, layout.samples, config.sample)
+        summary = sample_run(layout.run, layout.samples, config.sample, overwrite=True)  # the stage's own folder
         for warning in summary["warnings"]:
             log(f"sample: warning: {warning}")
         audio = sum("audio" in output for output in summary["outputs"])
@@ -214,7 +214,8 @@ def _run_stage(stage: str, config: PipelineConfig, layout: Layout, log: Callable
     if stage == "compare":
         from pianorbm.model.sample import sample_run
 
-        summary = sample_run(f"pretrained:{config.compare_pretrained}", layout.pretrained_samples, config.sample)
+        summary = sample_run(f"pretrained:{config.compare_pretrained}", layout.pretrained_samples, config.sample,
+                             overwrite=True)
         return f"{len(summary['outputs'])} pieces of pretrained:{config.compare_pretrained}"
     if stage == "evaluate":
         from pianorbm.model.evaluate import evaluate_run

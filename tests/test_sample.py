@@ -12,7 +12,7 @@ from pianorbm.model.config import SampleConfig, TrainConfig
 from pianorbm.model.generate import generate_rolls
 from pianorbm.model.rnn_rbm import RnnRbm
 from pianorbm.model.run_folder import load_run_model
-from pianorbm.model.sample import sample_run
+from pianorbm.model.sample import SampleError, sample_run
 from pianorbm.model.train import train
 from pianorbm.rolls.pianoroll import KEYS, notes_to_roll, roll_to_midi
 
@@ -103,6 +103,22 @@ def test_sample_command_with_primers_and_clear_errors(trained_run, tmp_path):
     assert outside.exit_code == 2 and "MIDI pitches from 21 to 108" in outside.output
     with pytest.raises(SettingsError, match="give one of steps, bars, seconds"):
         SampleConfig(steps=10, bars=2)
+
+
+def test_earlier_samples_are_kept_unless_overwrite_is_asked_for(trained_run, tmp_path):
+    runner = CliRunner()
+    first = runner.invoke(main, ["sample", str(trained_run), str(tmp_path), "-n", "3", "--steps", "8", "-q"])
+    assert first.exit_code == 0, first.output
+    before = {path.name: path.read_bytes() for path in tmp_path.iterdir()}
+    again = runner.invoke(main, ["sample", str(trained_run), str(tmp_path), "-n", "1", "--steps", "8", "--seed", "5"])
+    assert again.exit_code == 1 and "holds earlier samples (reference.mid, reference.png, sample-000.mid and 6 more)" \
+        in again.output and "--overwrite" in again.output
+    assert {path.name: path.read_bytes() for path in tmp_path.iterdir()} == before  # nothing touched
+    with pytest.raises(SampleError, match="holds earlier samples"):
+        sample_run(trained_run, tmp_path, SampleConfig(num_outputs=1, steps=8))
+    replaced = runner.invoke(main, ["sample", str(trained_run), str(tmp_path), "-n", "1", "--steps", "8", "--overwrite"])
+    assert replaced.exit_code == 0, replaced.output
+    assert sorted(path.name for path in tmp_path.glob("sample-*.mid")) == ["sample-000.mid"]
 
 
 def test_export_round_trips_through_keras_and_sample(trained_run, tmp_path):
