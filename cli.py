@@ -351,6 +351,13 @@ def sample_command(run: str, out_dir: Path, overwrite: bool, **settings) -> None
         check_source(run)
     with _reported(SampleError):
         check_out_dir(out_dir, overwrite)
+    if config.audio != "none":
+        from pianorbm.rolls.audio import SoundFontError, given_soundfont
+
+        try:
+            given_soundfont(config.soundfont)
+        except SoundFontError as err:
+            raise click.UsageError(str(err)) from None
     _import_tensorflow()
     from pianorbm.model.sample import sample_run
 

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from pianorbm.common.settings import SettingsError, check_settings, parse_pitches, setting
+from pianorbm.rolls.audio import soundfont_problem
 
 CELLS = ("rnn", "gru", "lstm")
 SAMPLE_MODES = ("sample", "mean", "argmax", "top-n")
@@ -134,6 +135,8 @@ class SampleConfig:
             raise SettingsError("primer_pitches", self.primer_pitches, "give primer or primer_pitches, not both")
         if self.primer is not None and not Path(self.primer).expanduser().is_file():
             raise SettingsError("primer", self.primer, "a MIDI file that exists")
+        if self.soundfont is not None and (problem := soundfont_problem(self.soundfont)):
+            raise SettingsError("soundfont", self.soundfont, f"a SoundFont file (.sf2) that exists: {problem}")
 
 
 @dataclass(frozen=True)

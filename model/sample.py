@@ -22,7 +22,7 @@ from pianorbm.curate.file_curation import parse_song
 from pianorbm.model.config import DEFAULT_SAMPLE_STEPS, SampleConfig
 from pianorbm.model.pretrained import is_pretrained, pretrained_entry
 from pianorbm.model.run_folder import RunFolderError, is_model_file, load_trained
-from pianorbm.rolls.audio import AudioUnavailable, find_synthesiser, render
+from pianorbm.rolls.audio import AudioUnavailable, SoundFontError, find_synthesiser, render
 from pianorbm.rolls.music_stats import compare, public, set_statistics
 from pianorbm.rolls.roll_figure import roll_figure_png
 from pianorbm.rolls.pianoroll import HIGHEST_PITCH, KEYS, LOWEST_PITCH, notes_to_roll, roll_to_midi
@@ -145,6 +145,14 @@ def sample_run(run_dir: Path, out_dir: Path, config: SampleConfig, *, overwrite:
 
     run_dir, out_dir = Path(run_dir), Path(out_dir)
     check_out_dir(out_dir, overwrite)
+    synthesiser, warnings = None, []
+    if config.audio != "none":
+        try:
+            synthesiser = find_synthesiser(config.soundfont)
+        except SoundFontError as err:
+            raise SampleError(str(err)) from err
+        except AudioUnavailable as err:
+            warnings.append(str(err))
     try:
         model, data = load_trained(run_dir, config.weights)
     except RunFolderError as err:
@@ -162,12 +170,6 @@ def sample_run(run_dir: Path, out_dir: Path, config: SampleConfig, *, overwrite:
                            top_n=config.top_n, primer=primer, feedback=config.feedback).numpy().astype(bool)
     seconds = time.perf_counter() - started
     out_dir.mkdir(parents=True, exist_ok=True)
-    synthesiser, warnings = None, []
-    if config.audio != "none":
-        try:
-            synthesiser = find_synthesiser(config.soundfont)
-        except AudioUnavailable as err:
-            warnings.append(str(err))
     seconds_per_frame = 60 / (config.qpm * steps_per_quarter) if steps_per_quarter else dt
     outputs = []
     for index, roll in enumerate(rolls):

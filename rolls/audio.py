@@ -30,6 +30,36 @@ class AudioUnavailable(Exception):
     """No synthesiser or no SoundFont here; the message says what to install."""
 
 
+class SoundFontError(ValueError):
+    """A SoundFont that was asked for (``--soundfont``, ``$PIANORBM_SOUNDFONT``) cannot be used."""
+
+
+def soundfont_problem(path) -> str | None:
+    """Why ``path`` is not a SoundFont file (None when it is one: RIFF, form type sfbk)."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        return "no such file"
+    with path.open("rb") as handle:
+        head = handle.read(12)
+    if head[:4] != b"RIFF" or head[8:12] != b"sfbk":
+        return "not a SoundFont (an .sf2 or .sf3 file)"
+    return None
+
+
+def given_soundfont(soundfont: str | None = None) -> Path | None:
+    """The SoundFont asked for: ``soundfont``, else ``$PIANORBM_SOUNDFONT``, else None; one that cannot be
+    used raises SoundFontError rather than another being used in its place."""
+    given, origin = (soundfont, "--soundfont") if soundfont else (os.environ.get("PIANORBM_SOUNDFONT"),
+                                                                  "$PIANORBM_SOUNDFONT")
+    if not given:
+        return None
+    problem = soundfont_problem(given)
+    if problem:
+        raise SoundFontError(f"the SoundFont {given} ({origin}): {problem}; give a General MIDI .sf2 file, or "
+                             "--audio none")
+    return Path(given).expanduser()
+
+
 @dataclass(frozen=True)
 class Synthesiser:
     program: str
@@ -37,16 +67,18 @@ class Synthesiser:
 
 
 def find_synthesiser(soundfont: str | None = None) -> Synthesiser:
+    """FluidSynth and the SoundFont asked for (see given_soundfont), else the system's; AudioUnavailable
+    where there is none."""
+    given = given_soundfont(soundfont)
     program = shutil.which("fluidsynth")
     if program is None:
         raise AudioUnavailable("no audio: FluidSynth is not installed (Debian/Ubuntu: apt install fluidsynth "
                                "fluid-soundfont-gm; macOS: brew install fluid-synth); the MIDI files are written")
-    candidates = [soundfont] if soundfont else [os.environ.get("PIANORBM_SOUNDFONT"), *SOUNDFONT_PLACES]
-    for candidate in candidates:
-        if candidate and Path(candidate).expanduser().is_file():
-            return Synthesiser(program, Path(candidate).expanduser())
-    if soundfont:
-        raise AudioUnavailable(f"no audio: the SoundFont {soundfont} is not a file; the MIDI files are written")
+    if given is not None:
+        return Synthesiser(program, given)
+    for candidate in SOUNDFONT_PLACES:
+        if Path(candidate).is_file():
+            return Synthesiser(program, Path(candidate))
     raise AudioUnavailable("no audio: no General MIDI SoundFont found (Debian/Ubuntu: apt install fluid-soundfont-gm, "
                            "or give --soundfont FILE.sf2); the MIDI files are written")
 

@@ -5,7 +5,10 @@ import wave
 import numpy as np
 import pytest
 
-from pianorbm.rolls.audio import AudioUnavailable, find_synthesiser, render
+from pianorbm.common.settings import SettingsError
+from pianorbm.model.config import SampleConfig
+from pianorbm.rolls.audio import (AudioUnavailable, SoundFontError, find_synthesiser, given_soundfont, render,
+                                  soundfont_problem)
 from pianorbm.rolls.pianoroll import roll_to_midi
 
 
@@ -35,10 +38,27 @@ def test_one_note_renders_with_energy_at_its_fundamental(tmp_path):
     assert near > 20 * np.median(spectrum[audible])
 
 
-def test_a_missing_soundfont_is_one_clear_line(tmp_path):
-    with pytest.raises(AudioUnavailable, match="no audio: "):
-        try:
-            find_synthesiser(str(tmp_path / "none.sf2"))
-        except AudioUnavailable as err:
-            assert "\n" not in str(err)
-            raise
+def test_a_soundfont_asked_for_but_unusable_is_an_error_not_replaced(tmp_path, monkeypatch):
+    """Whether or not FluidSynth is here: a wrong SoundFont is never silently swapped for another."""
+    picture = tmp_path / "report.png"
+    picture.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
+    for given, problem in ((str(tmp_path / "none.sf2"), "no such file"), (str(picture), "not a SoundFont")):
+        with pytest.raises(SoundFontError, match=f"--soundfont\\): {problem}") as caught:
+            find_synthesiser(given)
+        assert "\n" not in str(caught.value)
+        monkeypatch.setenv("PIANORBM_SOUNDFONT", given)
+        with pytest.raises(SoundFontError, match=r"\$PIANORBM_SOUNDFONT\): " + problem):
+            find_synthesiser()
+        monkeypatch.delenv("PIANORBM_SOUNDFONT")
+    fake = tmp_path / "tiny.sf2"
+    fake.write_bytes(b"RIFF" + (4).to_bytes(4, "little") + b"sfbk")
+    assert soundfont_problem(fake) is None and given_soundfont(str(fake)) == fake
+    with pytest.raises(SettingsError, match="soundfont"):
+        SampleConfig(soundfont=str(picture))
+
+
+def test_without_a_synthesiser_or_soundfont_the_reason_is_one_line(monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(AudioUnavailable, match="no audio: FluidSynth is not installed") as caught:
+        find_synthesiser()
+    assert "\n" not in str(caught.value)

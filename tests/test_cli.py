@@ -171,3 +171,15 @@ def test_curate_warns_when_nothing_is_kept(tmp_path):
     build_midi(tmp_path / "raw" / "band.mid", [{"name": "Violin", "program": 40, "notes": scale_notes()}])
     result = CliRunner().invoke(main, ["curate", "--piano-only", "-q", str(tmp_path / "raw"), str(tmp_path / "clean")])
     assert result.exit_code == 0 and "Warning: no file of 1 was kept" in result.output
+
+
+def test_a_soundfont_that_cannot_be_used_is_a_usage_error_before_any_work(tmp_path):
+    picture = tmp_path / "report.png"
+    picture.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
+    runner = CliRunner()
+    given = runner.invoke(main, ["sample", "pretrained:jsb-chorales", str(tmp_path / "out"), "--soundfont", str(picture)])
+    assert given.exit_code == 2 and "not a SoundFont" in given.output
+    from_env = runner.invoke(main, ["sample", "pretrained:jsb-chorales", str(tmp_path / "out")],
+                             env={"PIANORBM_SOUNDFONT": str(tmp_path / "gone.sf2")})
+    assert from_env.exit_code == 2 and "($PIANORBM_SOUNDFONT): no such file" in from_env.output
+    assert not (tmp_path / "out").exists()
