@@ -101,12 +101,15 @@ def _import_tensorflow() -> None:
 
 
 @contextmanager
-def _reported(*errors):
-    """The library's own errors (bad input, a stage that cannot go on) as one-line command errors."""
+def _reported(*errors, exit_code: int = 1):
+    """The library's own errors (bad input, a stage that cannot go on) as one-line command errors;
+    ``exit_code`` 2 for mistakes in what was asked (a config file's), as click's usage errors."""
     try:
         yield
     except errors as err:
-        raise click.ClickException(str(err)) from err
+        failure = click.ClickException(str(err))
+        failure.exit_code = exit_code
+        raise failure from err
 
 
 def _settings(cls, values: dict):
@@ -119,6 +122,14 @@ def _settings(cls, values: dict):
 
 class Commands(click.Group):
     """Errors as one line: a usage error exits 2, a failed command 1, Ctrl-C 130."""
+
+    def format_commands(self, ctx, formatter):
+        """Each command with the whole first sentence of its help, never cut short."""
+        rows = [(name, command.help.split("\n\n")[0].replace("\n", " ")) for name in self.list_commands(ctx)
+                if (command := self.get_command(ctx, name)) is not None and not command.hidden]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         Output.quiet = Output.verbose = False
@@ -146,18 +157,22 @@ class Commands(click.Group):
         sys.exit(result if isinstance(result, int) else 0)
 
 
-@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
+@click.group(cls=Commands, invoke_without_command=True,
+             context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
 @click.version_option(package_name="pianorbm", message="%(prog)s %(version)s")
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """Turn a folder of MIDI files into a trained RNN-RBM of piano music, and sample from it.
 
     The stages chain through folders: raw/ -> curate -> clean/ -> build-records -> records/ ->
     train -> run/ -> sample -> samples/. Each output folder describes itself, so no option has
     to be repeated downstream, and a rerun skips or resumes what is already done.
     """
+    if ctx.invoked_subcommand is None:  # `pianorbm` alone: what there is to run
+        click.echo(ctx.get_help())
 
 
-@main.command("corpus")
+@main.command("corpus", epilog="\b\nExamples:\n  pianorbm corpus music21 bach/chorales raw/\n  pianorbm corpus music21 'beethoven/opus18*' quartets/ --parts original")
 @click.argument("source", type=click.Choice(["music21"]))
 @click.argument("query")
 @click.argument("dst", type=click.Path(file_okay=False, path_type=Path))
@@ -175,7 +190,7 @@ def corpus_command(source: str, query: str, dst: Path, mode: str, jobs: int | No
     """
     from pianorbm.curate.music21_corpus import export_corpus
 
-    with _reported(LookupError):
+    with _reported(LookupError, exit_code=2):  # a query that matches no work
         result = export_corpus(query, dst, mode=mode, jobs=jobs, progress=_progress_bar("export"))
     failed = [row for row in result.works if row["status"] == "failed"]
     files = sum(len(row["outputs"]) for row in result.works)
@@ -196,12 +211,13 @@ def beam_options(command):
                              "run's. Folders may then be URLs of Beam's filesystems (gs://, s3://).")(command)
 
 
-@main.command("curate")
+@main.command("curate", epilog="\b\nExamples:\n  pianorbm curate --piano-only raw/ clean/\n  pianorbm curate --piano-only --extract-piano --scores ~/midi/ clean/")
 @click.argument("src", type=click.Path(path_type=str))
 @click.argument("dst", type=click.Path(path_type=str))
 @click_options(CurateConfig)
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes [all cores].")
-@click.option("--manifest-format", type=click.Choice(["csv", "parquet"]), default="csv")
+@click.option("--manifest-format", type=click.Choice(["csv", "parquet"]), default="csv",
+              help="The manifest's file: manifest.csv, or manifest.parquet (smaller and faster for large corpora).")
 @beam_options
 @verbosity
 def curate_command(src: str, dst: str, jobs: int | None, manifest_format: str, runner: str | None,
@@ -243,7 +259,7 @@ def curate_command(src: str, dst: str, jobs: int | None, manifest_format: str, r
                    "manifest); build-records needs at least one", err=True)
 
 
-@main.command("build-records")
+@main.command("build-records", epilog="\b\nExamples:\n  pianorbm build-records clean/ records/ --transpose -3..3\n  pianorbm build-records --from-pickle 'JSB Chorales.pickle' jsb-records/")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str), metavar="[CLEAN_DIR] OUT_DIR")
 @click.option("--from-pickle", "pickle_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Import a Boulanger-Lewandowski benchmark pickle (published splits kept) instead of CLEAN_DIR.")
@@ -290,7 +306,7 @@ def build_records_command(paths, pickle_path, jobs, runner, beam_options, **sett
     click.echo(f"grid: {grid}; dropped: {dropped}; records: {paths[-1]}")
 
 
-@main.command("train")
+@main.command("train", epilog="\b\nExamples:\n  pianorbm train records/ run/ --cell lstm\n  pianorbm train records/ run/ --epochs 300   (more epochs: goes on)")
 @click.argument("records_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
 @click_options(TrainConfig)
@@ -327,7 +343,7 @@ def _list_pretrained(ctx, param, value):
         ctx.exit()
 
 
-@main.command("sample")
+@main.command("sample", epilog="\b\nExamples:\n  pianorbm sample run/ samples/ --bars 16 --mode argmax\n  pianorbm sample pretrained:jsb-chorales out/ -n 2")
 @click.argument("run", metavar="RUN")
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
 @click_options(SampleConfig)
@@ -347,7 +363,7 @@ def sample_command(run: str, out_dir: Path, overwrite: bool, **settings) -> None
 
     from pianorbm.model.sample import SampleError, check_out_dir
 
-    with _reported(RunFolderError):
+    with _reported(RunFolderError, exit_code=2):  # RUN names no run: a usage mistake
         check_source(run)
     with _reported(SampleError):
         check_out_dir(out_dir, overwrite)
@@ -378,7 +394,7 @@ def sample_command(run: str, out_dir: Path, overwrite: bool, **settings) -> None
                    f"key fit {samples['key_fit']:.2f} / {data['key_fit']:.2f} (samples.json has the rest)")
 
 
-@main.command("evaluate")
+@main.command("evaluate", epilog="\b\nExamples:\n  pianorbm evaluate run/\n  pianorbm evaluate run/ --split valid --ais-chains 2 --ais-betas 16000")
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.argument("records_dir", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click_options(EvaluateConfig)
@@ -392,7 +408,7 @@ def evaluate_command(run_dir: Path, records_dir: Path | None, **settings) -> Non
     config = _settings(EvaluateConfig, settings)
     from pianorbm.model.run_folder import RunFolderError, check_source
 
-    with _reported(RunFolderError):
+    with _reported(RunFolderError, exit_code=2):  # RUN names no run: a usage mistake
         check_source(run_dir)
     _import_tensorflow()
     from pianorbm.model.evaluate import EvaluationError, evaluate_run
@@ -403,7 +419,7 @@ def evaluate_command(run_dir: Path, records_dir: Path | None, **settings) -> Non
     click.echo(result_table(result))
 
 
-@main.command("compare")
+@main.command("compare", epilog="\b\nExamples:\n  pianorbm compare run-gru/ run-rnn/")
 @click.argument("run_a", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.argument("run_b", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--split", type=click.Choice(["train", "valid", "test"]), default="test", show_default=True,
@@ -422,7 +438,7 @@ def compare_command(run_a: Path, run_b: Path, split: str) -> None:
     click.echo(comparison_table(result, str(run_a), str(run_b)))
 
 
-@main.command("export")
+@main.command("export", epilog="\b\nExamples:\n  pianorbm export run/ model.keras")
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.argument("model_file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--weights", type=click.Choice(["best", "latest"]), default="best",
@@ -440,7 +456,7 @@ def export_command(run_dir: Path, model_file: Path, weights: str) -> None:
         check_model_file_name(model_file)
     except RunFolderError as err:
         raise click.UsageError(str(err)) from None
-    with _reported(RunFolderError):
+    with _reported(RunFolderError, exit_code=2):  # RUN names no run: a usage mistake
         check_source(run_dir)
     _import_tensorflow()
     from pianorbm.model.export import export_run
@@ -450,7 +466,7 @@ def export_command(run_dir: Path, model_file: Path, weights: str) -> None:
     click.echo(f"{model_file}: {model_file.stat().st_size / 1024:.0f} KiB, {weights} weights of {run_dir}")
 
 
-@main.command("pipeline")
+@main.command("pipeline", epilog="\b\nExamples:\n  pianorbm pipeline                      (the Bach-chorale demo into demo/)\n  pianorbm pipeline my.toml --out my-run/")
 @click.argument("config", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Output folder [the config's pipeline.out].")
@@ -466,7 +482,7 @@ def pipeline_command(config: Path | None, out: Path | None) -> None:
     """
     from pianorbm.pipelines.pipeline_config import PipelineConfigError, load_pipeline_config
 
-    with _reported(PipelineConfigError):
+    with _reported(PipelineConfigError, exit_code=2):
         settings = load_pipeline_config(config, out)
     _import_tensorflow()
     from pianorbm.pipelines.pipeline import PipelineError, run_pipeline

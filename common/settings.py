@@ -210,7 +210,7 @@ def click_options(cls):
                 continue
             default = field.default
             if isinstance(default, tuple) and spec.parse is not None:
-                default = _format_composite(default)
+                default = _format_composite(default, spec.metavar)
             command = click.option(f"--{name}", *([spec.short] if spec.short else []), field.name,
                                    type=_click_type(spec, kind), default=default, help=spec.help,
                                    metavar=spec.metavar, show_default=default is not None)(command)
@@ -219,8 +219,9 @@ def click_options(cls):
     return decorate
 
 
-def _format_composite(value: tuple) -> str:
-    return ",".join(str(x) for x in value)
+def _format_composite(value: tuple, metavar: str | None = None) -> str:
+    """A composite default in the syntax its option takes: 0..0 for LOW..HIGH, else 0.8,0.1,0.1."""
+    return (".." if metavar and ".." in metavar else ",").join(str(x) for x in value)
 
 
 # Parsers of composite settings: each takes the command line's text or a config file's list.

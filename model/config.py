@@ -33,18 +33,17 @@ class TrainConfig:
                                        "exact Philox.", choices=("xorshift", "philox"))
     optimizer: str = setting("adam", "Optimizer.", choices=("adam", "sgd"))
     learning_rate: float = setting(1e-3, "Learning rate.", low=0, low_open=True)
-    dropout: float = setting(0.3, "Dropout on the frames entering the conditioner, in training only (JSB's "
-                                  "validation NLL: 8.40 without, 7.90 and still falling at 0.3).", low=0, high=0.9)
+    dropout: float = setting(0.3, "Dropout on the frames entering the conditioner, in training only (why 0.3: "
+                                  "docs/recipe.md).", low=0, high=0.9)
     lr_decay: float = setting(1.0, "Learning-rate factor per epoch.", low=0, high=1, low_open=True)
     lr_halve_after: int = setting(0, "Halve the learning rate after this many validations without a better figure, "
                                      "and again after as many more (0: never); --patience still stops the run.",
                                   low=0)
     weight_average_frames: int = setting(200_000, "Validate, keep as best and picture an exponential moving average "
                                                   "of the weights with this time constant in training frames (0: the "
-                                                  "weights themselves; the default lowered the paired test NLL of "
-                                                  "every run compared, by 0.02-0.30 nats: docs/recipe.md).", low=0)
-    epochs: int = setting(5000, "Most epochs: a safety bound; --patience stops the runs (JSB after about 900-1,400, "
-                                "Nottingham after about 120-160).", low=1)
+                                                  "weights themselves; what it gains: docs/recipe.md).", low=0)
+    epochs: int = setting(5000, "Most epochs: a safety bound; --patience ends a run first (where the benchmark runs "
+                                "stopped: docs/results.md).", low=1)
     batching: str = setting("pieces", "pieces: whole pieces batched by length, each trained chunk by chunk of "
                                       "--seq-len frames with the recurrent state carried across chunks (as evaluation "
                                       "runs them); windows: random windows of --seq-len frames, each from the initial "

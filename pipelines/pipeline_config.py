@@ -149,12 +149,16 @@ def load_pipeline_config(path: Path | None = None, out: Path | None = None) -> P
             raise PipelineConfigError(f"{path} [pipeline] compare_pretrained = {compare!r}: one of "
                                       f"{', '.join(sorted(pretrained_index())) or '(none in this installation)'}")
     out = Path(out) if out is not None else Path(pipeline.get("out", "pipeline-out"))
-    source, location, parts = _source(f"{path} [corpus]", data.get("corpus", {"music21": "bach/chorales"}))
+    stages = {"curate": _settings(CurateConfig, f"{path} [curate]", data.get("curate", {})),
+              "records": _settings(RecordsConfig, f"{path} [records]", data.get("records", {})),
+              "train": _settings(TrainConfig, f"{path} [train]", data.get("train", {})),
+              "sample": _settings(SampleConfig, f"{path} [sample]", data.get("sample", {})),
+              "evaluate": _settings(EvaluateConfig, f"{path} [evaluate]", data["evaluate"]) if "evaluate" in data
+              else None}
+    if "corpus" not in data:
+        raise PipelineConfigError(f"{path}: no [corpus] section; say where the music comes from with one of "
+                                  f"{', '.join(SOURCES)} (e.g. [corpus] music21 = \"bach/chorales\")")
+    source, location, parts = _source(f"{path} [corpus]", data["corpus"])
     return PipelineConfig(
-        out=out, source=source, location=location, parts=parts,
-        curate=_settings(CurateConfig, f"{path} [curate]", data.get("curate", {})),
-        records=_settings(RecordsConfig, f"{path} [records]", data.get("records", {})),
-        train=_settings(TrainConfig, f"{path} [train]", data.get("train", {})),
-        sample=_settings(SampleConfig, f"{path} [sample]", data.get("sample", {})),
-        evaluate=_settings(EvaluateConfig, f"{path} [evaluate]", data["evaluate"]) if "evaluate" in data else None,
+        out=out, source=source, location=location, parts=parts, **stages,
         origin=str(path), compare_pretrained=compare)

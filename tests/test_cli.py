@@ -109,7 +109,7 @@ def test_a_bad_option_value_is_refused_before_any_work(tmp_path):
 
 
 def test_errors_come_first_and_fast_tensorflow_is_not_imported_for_a_bad_config(tmp_path):
-    """A bad value anywhere in a pipeline config fails before the first stage, before TensorFlow."""
+    """A bad value anywhere in a pipeline config fails before the first stage, before TensorFlow, as a usage mistake."""
     (tmp_path / "bad.toml").write_text('[corpus]\nmusic21 = "bach/bwv26*"\n[train]\nepochs = 5\n'
                                        '[sample]\nmode = "greedy"\n')
     probe = (
@@ -122,7 +122,7 @@ def test_errors_come_first_and_fast_tensorflow_is_not_imported_for_a_bad_config(
     )
     run = subprocess.run([sys.executable, "-c", probe, "pipeline", str(tmp_path / "bad.toml"), "--out",
                           str(tmp_path / "out")], cwd=REPO, capture_output=True, text=True)
-    assert "EXIT 1 HEAVY-MODULES 0" in run.stdout, run.stdout + run.stderr
+    assert "EXIT 2 HEAVY-MODULES 0" in run.stdout, run.stdout + run.stderr
     first = run.stderr.splitlines()[0]
     assert first.startswith("Error:") and "bad.toml [sample] mode = 'greedy': one of sample, mean" in first
     assert not (tmp_path / "out").exists()
@@ -183,3 +183,36 @@ def test_a_soundfont_that_cannot_be_used_is_a_usage_error_before_any_work(tmp_pa
                              env={"PIANORBM_SOUNDFONT": str(tmp_path / "gone.sf2")})
     assert from_env.exit_code == 2 and "($PIANORBM_SOUNDFONT): no such file" in from_env.output
     assert not (tmp_path / "out").exists()
+
+
+def test_help_pages_are_complete_and_end_with_examples():
+    import click
+
+    runner = CliRunner()
+    alone = runner.invoke(main, [])
+    assert alone.exit_code == 0 and "Error" not in alone.output
+    context = click.Context(main)
+    for name in main.list_commands(context):
+        command = main.get_command(context, name)
+        first_sentence = " ".join(command.help.split("\n\n")[0].split())
+        assert first_sentence in " ".join(alone.output.split()), name  # the command list cuts nothing short
+        page = runner.invoke(main, [name, "--help"], terminal_width=100)
+        assert page.exit_code == 0
+        examples = page.output.rstrip().split("Examples:")[-1].strip().splitlines()
+        assert examples and all(line.strip().startswith("pianorbm " + name) for line in examples), name
+        for option in command.params:
+            if isinstance(option, click.Option):
+                assert option.help, (name, option.opts)  # every option says what it does
+                assert "nats" not in option.help and "NLL: " not in option.help, (name, option.opts)  # notes: docs/
+    records = runner.invoke(main, ["build-records", "--help"], terminal_width=200).output
+    assert "LOW..HIGH" in records and "[default: 0..0]" in records  # a default in its option's own syntax
+
+
+def test_a_missing_input_is_a_usage_mistake_in_every_command(tmp_path):
+    runner = CliRunner()
+    missing = str(tmp_path / "missing")
+    for args in (["curate", missing, "out"], ["build-records", missing, "out"], ["train", missing, "run"],
+                 ["sample", missing, "out"], ["evaluate", missing], ["export", missing, "m.keras"],
+                 ["compare", missing, missing], ["pipeline", missing + ".toml"]):
+        result = runner.invoke(main, args)
+        assert result.exit_code == 2 and result.output.startswith("Error"), (args, result.output)

@@ -297,7 +297,11 @@ def test_cli_pipeline_reports_config_mistakes_without_traceback(tmp_path):
 
     (tmp_path / "bad.toml").write_text("[train]\nepoch = 3\n")
     result = CliRunner().invoke(main, ["pipeline", str(tmp_path / "bad.toml")])
-    assert result.exit_code == 1 and "[train] epoch = 3: unknown setting" in result.output
+    assert result.exit_code == 2 and "[train] epoch = 3: unknown setting" in result.output
+    (tmp_path / "sourceless.toml").write_text("[train]\nepochs = 3\n")  # no [corpus]: never a silent default
+    result = CliRunner().invoke(main, ["pipeline", str(tmp_path / "sourceless.toml")])
+    assert result.exit_code == 2 and "no [corpus] section" in result.output and "music21, folder, benchmark" \
+        in result.output
 
 
 @pytest.mark.slow  # a second pipeline end to end

@@ -28,7 +28,7 @@ def test_every_listed_model_is_shipped_with_its_figures():
     listing = CliRunner().invoke(main, ["sample", "--list-pretrained"])
     assert listing.exit_code == 0 and "pretrained:jsb-chorales" in listing.output and "test NLL" in listing.output
     unknown = CliRunner().invoke(main, ["sample", "pretrained:mozart", "out"])
-    assert unknown.exit_code == 1 and "no pretrained model 'mozart'; known: jsb-chorales" in unknown.output
+    assert unknown.exit_code == 2 and "no pretrained model 'mozart'; known: jsb-chorales" in unknown.output
 
 
 def test_a_pretrained_model_samples_with_no_training(tmp_path):
