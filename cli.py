@@ -23,6 +23,7 @@ if __name__ == "__main__" and not __package__:  # `python cli.py`: this checkout
 import logging
 import os
 import sys
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -358,6 +359,7 @@ def sample_command(run: str, out_dir: Path, overwrite: bool, **settings) -> None
     RUN is a run folder, a model file from `pianorbm export`, or pretrained:NAME for a model that
     ships with pianorbm (--list-pretrained), which samples with no training at all.
     """
+    started = time.monotonic()
     config = _settings(SampleConfig, settings)
     from pianorbm.model.run_folder import RunFolderError, check_source
 
@@ -374,6 +376,7 @@ def sample_command(run: str, out_dir: Path, overwrite: bool, **settings) -> None
             given_soundfont(config.soundfont)
         except SoundFontError as err:
             raise click.UsageError(str(err)) from None
+    Output.log("loading TensorFlow and the model, then compiling the sampler (about a minute on a CPU)")
     _import_tensorflow()
     from pianorbm.model.sample import sample_run
 
@@ -384,7 +387,8 @@ def sample_command(run: str, out_dir: Path, overwrite: bool, **settings) -> None
     notes = sum(o["notes_per_frame"] for o in summary["outputs"]) / len(summary["outputs"])
     audio = sum("audio" in o for o in summary["outputs"])
     click.echo(f"{len(summary['outputs'])} pieces of {summary['steps']} frames in {out_dir} "
-               f"({summary['seconds']:.1f} s with compiling, {notes:.2f} notes per frame, {audio} audio files, "
+               f"({time.monotonic() - started:.1f} s in all, {summary['seconds']:.1f} s of it generating with "
+               f"compiling; {notes:.2f} notes per frame, {audio} audio files, "
                f"seed {summary['settings']['seed']})")
     statistics = summary["statistics"]
     if statistics.get("data"):

@@ -32,9 +32,17 @@ def test_every_listed_model_is_shipped_with_its_figures():
 
 
 def test_a_pretrained_model_samples_with_no_training(tmp_path):
+    import re
+    import time
+
+    started = time.monotonic()
     result = CliRunner().invoke(main, ["sample", "pretrained:jsb-chorales", str(tmp_path), "-n", "2", "--bars", "4",
                                        "--audio", "none"])
+    wall = time.monotonic() - started
     assert result.exit_code == 0, result.output
+    assert result.output.startswith("loading TensorFlow and the model")  # said before the long wait
+    printed = float(re.search(r"\((\d+\.\d) s in all, (\d+\.\d) s of it generating", result.output).group(1))
+    assert printed <= wall + 0.1 and printed >= 0.5 * wall  # the command's own time, not the generation's
     summary = json.loads((tmp_path / "samples.json").read_text())
     assert summary["run"] == "pretrained:jsb-chorales" and len(summary["outputs"]) == 2
     assert summary["statistics"]["data"]["pieces"] > 100  # compared with the data it shipped with
