@@ -85,19 +85,10 @@ def _progress_bar(description: str, unit: str = "file"):
 def _import_tensorflow() -> None:
     """Imports TensorFlow with its C++ start-up lines (CUDA probing, oneDNN, CPU features) held back,
     unless -v; they are shown if the import itself fails."""
-    if "tensorflow" in sys.modules:
-        return
-    if Output.verbose:
-        import tensorflow  # noqa: F401
+    from pianorbm.common.quiet import import_tensorflow
 
-        return
-    from pianorbm.common.quiet import stderr_held_back
-
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    with stderr_held_back():
-        import tensorflow as tf
-
-        tf.config.list_physical_devices()  # the GPU probe logs too
+    tf = import_tensorflow(quiet=not Output.verbose)
+    if not Output.verbose:
         tf.get_logger().setLevel("ERROR")
 
 

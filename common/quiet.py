@@ -32,3 +32,34 @@ def stderr_held_back():
             if failed:
                 sink.seek(0)
                 sys.stderr.write(sink.read().decode(errors="replace"))
+
+
+def import_tensorflow(quiet: bool | None = None):
+    """TensorFlow, imported with its C++ start-up lines (CUDA probing, oneDNN, CPU features) held back
+    and shown only if the import fails. ``quiet`` None: held back unless the user asked for them by
+    setting TF_CPP_MIN_LOG_LEVEL (0 shows everything); a TensorFlow imported already is returned as is."""
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    if quiet is False or (quiet is None and "TF_CPP_MIN_LOG_LEVEL" in os.environ):
+        import tensorflow
+
+        return tensorflow
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    with stderr_held_back():
+        import tensorflow
+
+        tensorflow.config.list_physical_devices()  # the GPU probe logs too
+    return tensorflow
+
+
+def __getattr__(name: str):
+    """``from pianorbm.common.quiet import tf, keras``: how pianorbm's modules import TensorFlow and Keras,
+    so that whichever comes first, its start-up lines are held back (see import_tensorflow)."""
+    if name == "tf":
+        return import_tensorflow()
+    if name == "keras":
+        import_tensorflow()
+        import keras
+
+        return keras
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -17,7 +17,7 @@ previous frame) comes from the sampling spread of a calibrated model or from a p
 from __future__ import annotations
 
 import numpy as np
-import tensorflow as tf
+from pianorbm.common.quiet import tf
 
 from pianorbm.model.rbm import stream_states, unit_interval, xorshift32
 

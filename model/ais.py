@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import tensorflow as tf
+from pianorbm.common.quiet import tf
 
 from pianorbm.model.rbm import stream_states, unit_interval, xorshift32
 

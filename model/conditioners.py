@@ -8,8 +8,8 @@ defaults allow it); it has no cuDNN path for SimpleRNN.
 
 from __future__ import annotations
 
-import keras
-import tensorflow as tf
+from pianorbm.common.quiet import keras
+from pianorbm.common.quiet import tf
 
 CELLS = {
     "rnn": lambda units, dtype: keras.layers.SimpleRNN(units, activation="tanh", return_sequences=True,

@@ -45,7 +45,7 @@ def _logical_cpus(tf) -> None:
 
 def make_strategy(kind: str):
     """The tf.distribute strategy for ``kind`` (None for ``none``)."""
-    import tensorflow as tf
+    from pianorbm.common.quiet import tf
 
     if kind == "none":
         return None
@@ -80,7 +80,7 @@ class ReplicaBatches:
     """Runs ``model.chunk_step`` for the chunks of one batch of whole pieces, split over replicas."""
 
     def __init__(self, strategy, model):
-        import tensorflow as tf
+        from pianorbm.common.quiet import tf
 
         self.strategy, self.model, self.replicas = strategy, model, strategy.num_replicas_in_sync
 
@@ -94,7 +94,7 @@ class ReplicaBatches:
         self.step = tf.function(step)
 
     def _per_replica(self, array: np.ndarray, rows: int):
-        import tensorflow as tf
+        from pianorbm.common.quiet import tf
 
         return self.strategy.experimental_distribute_values_from_function(
             lambda context: tf.constant(array[context.replica_id_in_sync_group * rows:
@@ -103,7 +103,7 @@ class ReplicaBatches:
     def run(self, rolls: np.ndarray, lengths: np.ndarray, chunks) -> dict:
         """Trains on every chunk of a batch (rows padded with empty ones to a multiple of the
         replicas); ``chunks(rolls, lengths)`` yields (frames, chunk lengths) as for one device."""
-        import tensorflow as tf
+        from pianorbm.common.quiet import tf
 
         rows = math.ceil(len(lengths) / self.replicas)
         padding = rows * self.replicas - len(lengths)

@@ -24,7 +24,7 @@ music every time.
 
 from __future__ import annotations
 
-import tensorflow as tf
+from pianorbm.common.quiet import tf
 
 from pianorbm.model.config import FEEDBACK
 from pianorbm.model.config import SAMPLE_MODES as MODES

@@ -18,7 +18,7 @@ def frames_and_biases(model, records_dir: Path, split: str, batch_size: int = 16
     the initial state, and the sequences' lengths and piece names, in the records' fixed order. With
     ``max_frames``, only the first batches of pieces up to at least that many frames; with
     ``max_pieces``, only the first that many pieces by name (rolls.records.first_pieces)."""
-    import tensorflow as tf
+    from pianorbm.common.quiet import tf
 
     from pianorbm.rolls.dataset import make_dataset
     from pianorbm.rolls.records import first_pieces, load_info

@@ -18,8 +18,8 @@ docs/train-speed.md for both.
 
 from __future__ import annotations
 
-import keras
-import tensorflow as tf
+from pianorbm.common.quiet import keras
+from pianorbm.common.quiet import tf
 
 SAMPLERS = ("xorshift", "philox")
 _TWO_POW_24 = 1.0 / 16777216.0

@@ -14,9 +14,9 @@ seed, and a resumed run continues the same random stream.
 
 from __future__ import annotations
 
-import keras
+from pianorbm.common.quiet import keras
 import numpy as np
-import tensorflow as tf
+from pianorbm.common.quiet import tf
 
 from pianorbm.model.conditioners import Conditioner
 from pianorbm.model.rbm import RBM, SAMPLERS

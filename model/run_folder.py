@@ -133,7 +133,7 @@ def save_model_weights(model, path: Path) -> None:
 
 def load_run_model(run_dir: Path, weights: str = "best"):
     """The model of a run folder with its best (or ``latest``) weights."""
-    import tensorflow as tf
+    from pianorbm.common.quiet import tf
 
     from pianorbm.model.rnn_rbm import RnnRbm
 
@@ -157,7 +157,7 @@ def load_trained(source: Path, weights: str = "best"):
     check_source(source)
     source = pretrained_path(str(source)) if is_pretrained(source) else Path(source)
     if is_model_file(source):
-        import keras
+        from pianorbm.common.quiet import keras
 
         import pianorbm.model.rnn_rbm  # noqa: F401  (registers RnnRbm with Keras)
 

@@ -133,7 +133,7 @@ def build_model(config: TrainConfig):
 
 
 def make_optimizer(config: TrainConfig):
-    import keras
+    from pianorbm.common.quiet import keras
 
     if config.optimizer == "adam":
         return keras.optimizers.Adam(learning_rate=config.learning_rate)
@@ -148,7 +148,7 @@ def pretrain_rbm(model, records_dir: Path, config: TrainConfig, log=print) -> li
     contribution to the biases starts near zero, so this is an ordinary RBM over single frames. It
     runs before the first checkpoint: an interrupted pretraining is redone, identically. Returns the
     monitor of each pretraining epoch."""
-    import tensorflow as tf
+    from pianorbm.common.quiet import tf
 
     from pianorbm.rolls.dataset import make_dataset
 
@@ -182,7 +182,7 @@ class PieceTrainer:
     as evaluation does."""
 
     def __init__(self, model, records_dir: Path, config: TrainConfig, has_valid: bool, strategy=None):
-        import tensorflow as tf
+        from pianorbm.common.quiet import tf
 
         from pianorbm.model.distribute import ReplicaBatches
         from pianorbm.rolls.piece_batches import PieceBatches
@@ -196,7 +196,7 @@ class PieceTrainer:
         self.validation_chunk = tf.function(model.validation_chunk)
 
     def _run(self, step, pieces: "PieceBatches", rows):
-        import tensorflow as tf
+        from pianorbm.common.quiet import tf
 
         rolls, lengths = pieces.dense(rows)
         carried = [tf.zeros([len(lengths), self.model.recurrent_units])] * self.model.conditioner.state_count
@@ -225,14 +225,14 @@ class WindowTrainer:
     earlier recipe; see rolls.dataset)."""
 
     def __init__(self, model, records_dir: Path, config: TrainConfig, has_valid: bool):
-        import tensorflow as tf
+        from pianorbm.common.quiet import tf
 
         self.model, self.records_dir, self.config, self.has_valid = model, records_dir, config, has_valid
         self.train_step = tf.function(model.train_step)
         self.validation_step = tf.function(model.test_step)
 
     def train_epoch(self, epoch: int, skip: int):
-        import tensorflow as tf
+        from pianorbm.common.quiet import tf
 
         from pianorbm.rolls.dataset import make_dataset
 
@@ -314,8 +314,8 @@ class Training:
     checkpoints, the history and the batches, and the steps ``_train`` runs them through."""
 
     def __init__(self, records_dir: Path, run_dir: Path, config: TrainConfig, info: dict, strategy, log):
-        import keras
-        import tensorflow as tf
+        from pianorbm.common.quiet import keras
+        from pianorbm.common.quiet import tf
 
         self.records_dir, self.run_dir, self.config, self.info, self.log = records_dir, run_dir, config, info, log
         keras.utils.set_random_seed(config.seed)
@@ -359,7 +359,7 @@ class Training:
     def restore_or_start(self, trained_epochs: int, data: dict) -> None:
         """Restores the latest checkpoint, or starts a new run (initial biases, pretraining, model.json
         and data.json); refuses to start over a trained run whose checkpoints are gone."""
-        import tensorflow as tf
+        from pianorbm.common.quiet import tf
 
         latest = self.manager.latest_checkpoint
         if latest:  # checkpoints from before the running means restore too
@@ -443,7 +443,7 @@ class Training:
 
     def write_logs(self, row: dict) -> None:
         """TensorBoard scalars of the row, and every ``image_every`` epochs a sample's piano roll."""
-        import tensorflow as tf
+        from pianorbm.common.quiet import tf
 
         epoch = row["epoch"]
         with self.writer.as_default(step=epoch):

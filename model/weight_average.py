@@ -17,7 +17,7 @@ WARM_UP = 10  # early on, the time constant is the frames seen divided by this
 
 class WeightAverage:
     def __init__(self, variables, frames: int):
-        import tensorflow as tf
+        from pianorbm.common.quiet import tf
 
         self.variables = list(variables)
         self.frames = frames
@@ -26,7 +26,7 @@ class WeightAverage:
         self._update = tf.function(self._update_now)
 
     def checkpoint(self):
-        import tensorflow as tf
+        from pianorbm.common.quiet import tf
 
         return tf.train.Checkpoint(frames_seen=self.frames_seen,
                                    **{f"average_{i}": a for i, a in enumerate(self.averages)})
@@ -38,7 +38,7 @@ class WeightAverage:
         self.frames_seen.assign(0.0)
 
     def _update_now(self, frames):
-        import tensorflow as tf
+        from pianorbm.common.quiet import tf
 
         self.frames_seen.assign_add(frames)
         time_constant = tf.minimum(tf.constant(float(self.frames), tf.float64), self.frames_seen / WARM_UP)
@@ -48,7 +48,7 @@ class WeightAverage:
 
     def update(self, frames: int) -> None:
         """Fold in the weights after a batch of ``frames`` training frames."""
-        import tensorflow as tf
+        from pianorbm.common.quiet import tf
 
         self._update(tf.constant(frames, tf.float64))
 

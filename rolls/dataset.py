@@ -30,7 +30,7 @@ def make_dataset(records_dir: Path, split: str = "train", *, seq_len: int | None
     ``epoch``, so an epoch's batches are the same in every run: training resumes mid-epoch by
     skipping the batches it has already used.
     """
-    import tensorflow as tf
+    from pianorbm.common.quiet import tf
 
     info = load_info(records_dir)
     paths = shard_paths(records_dir, info, split, verify)
@@ -108,7 +108,7 @@ def split_frames(records_dir: Path, split: str, batch_size: int = 64):
     """Every frame of a split as numpy, pieces concatenated in the records' order: float32 (F, 88),
     and the pieces' lengths."""
     import numpy as np
-    import tensorflow as tf
+    from pianorbm.common.quiet import tf
 
     frames, lengths = [], []
     for rolls, batch_lengths, _ in make_dataset(records_dir, split, seq_len=None, batch_size=batch_size,

@@ -41,7 +41,7 @@ def shard_name(split: str, index: int, count: int) -> str:
 
 
 def encode_example(piece: str, cells: np.ndarray, num_frames: int, transpose: int = 0) -> bytes:
-    import tensorflow as tf
+    from pianorbm.common.quiet import tf
 
     deltas = np.diff(np.asarray(cells, dtype=np.int64), prepend=0)
     feature = {
@@ -57,7 +57,7 @@ def encode_example(piece: str, cells: np.ndarray, num_frames: int, transpose: in
 def write_shard(path, examples: list[bytes]) -> dict:
     """Writes one shard atomically (mode 0644, like every output) to a path or a URL of Beam's
     filesystems; returns its entry for dataset.json."""
-    import tensorflow as tf
+    from pianorbm.common.quiet import tf
 
     def write(target: Path) -> bytes:
         with tf.io.TFRecordWriter(str(target)) as writer:
@@ -124,7 +124,7 @@ def shard_paths(records_dir: Path, info: dict, split: str, verify: bool = True) 
 
 def parse_example(serialized):
     """A serialized record -> dict(piece, transpose, num_frames, cells) (cells: int64 flat indices)."""
-    import tensorflow as tf
+    from pianorbm.common.quiet import tf
 
     spec = {
         "piece": tf.io.FixedLenFeature([], tf.string),
@@ -139,7 +139,7 @@ def parse_example(serialized):
 
 def cells_to_dense(cells, num_frames):
     """(num_frames, 88) float32 roll from flat cell indices, in TensorFlow."""
-    import tensorflow as tf
+    from pianorbm.common.quiet import tf
 
     flat = tf.scatter_nd(cells[:, None], tf.ones_like(cells, dtype=tf.float32), [num_frames * KEYS])
     return tf.reshape(flat, [num_frames, KEYS])
@@ -147,7 +147,7 @@ def cells_to_dense(cells, num_frames):
 
 def read_split(records_dir: Path, split: str, verify: bool = True) -> list[dict]:
     """Every record of a split as numpy: [{piece, transpose, num_frames, cells}] (for tests and tools)."""
-    import tensorflow as tf
+    from pianorbm.common.quiet import tf
 
     info = load_info(records_dir)
     paths = shard_paths(records_dir, info, split, verify)

@@ -1,9 +1,11 @@
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import mido
 import pandas as pd
+import pytest
 from click.testing import CliRunner
 
 from pianorbm.cli import main
@@ -216,3 +218,18 @@ def test_a_missing_input_is_a_usage_mistake_in_every_command(tmp_path):
                  ["compare", missing, missing], ["pipeline", missing + ".toml"]):
         result = runner.invoke(main, args)
         assert result.exit_code == 2 and result.output.startswith("Error"), (args, result.output)
+
+
+def test_in_python_tensorflow_starts_quietly_unless_asked(tmp_path):
+    code = ("from pianorbm.model.rnn_rbm import RnnRbm\n"
+            "from pianorbm.model.generate import generate_rolls\n"
+            "print(generate_rolls(RnnRbm(hidden=8, recurrent=4, cell='gru', k=2), 1, 4, seed=1).shape)\n")
+    env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+    quiet = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, env=env)
+    loud = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
+                          env={**env, "TF_CPP_MIN_LOG_LEVEL": "0"})
+    assert quiet.returncode == loud.returncode == 0, quiet.stderr + loud.stderr
+    assert quiet.stdout == loud.stdout == "(1, 4, 88)\n"
+    if not loud.stderr.strip():
+        pytest.skip("this TensorFlow prints nothing at start-up, asked or not")
+    assert quiet.stderr == ""  # held back; shown where the user asks with TF_CPP_MIN_LOG_LEVEL
