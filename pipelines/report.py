@@ -111,7 +111,7 @@ def _curation_section(summary: dict | None, manifest: pd.DataFrame | None) -> st
             f'<a href="clean/{escape(summary["manifest"])}">clean/{escape(summary["manifest"])}</a></p>'
             if len(manifest) > MANIFEST_ROWS_SHOWN else
             f'<p class="muted">Every column: <a href="clean/{escape(summary["manifest"])}">clean/{escape(summary["manifest"])}</a></p>')
-    body = (f"<p>{len(manifest):,} input files from <code>{escape(summary['source'])}</code>.</p>"
+    body = (f"<p>{counted(len(manifest), 'input file')} from <code>{escape(summary['source'])}</code>.</p>"
             "<h3>Files per status and reason</h3>" + _table(["status", "reason", "files"], count_rows, {2})
             + "<h3>The manifest's main facts</h3>"
             + f'<div class="scroll">{_table([h for _, h in FACT_COLUMNS], fact_rows, {3, 4, 5, 6, 7})}</div>' + more)
@@ -141,7 +141,7 @@ def _duration_histogram(manifest: pd.DataFrame | None, info: dict | None) -> str
     for value in values:
         counts[min(int((value - low) / width), bins - 1)] += 1
     labels = [f"{low + i * width:.0f}" if i % 4 == 0 else "" for i in range(bins)]
-    return bar_chart(counts, labels, f"Piece lengths ({len(values):,} pieces)", f"length ({unit}, bin start)", "pieces")
+    return bar_chart(counts, labels, f"Piece lengths ({counted(len(values), 'piece')})", f"length ({unit}, bin start)", "pieces")
 
 
 def _corpus_section(manifest: pd.DataFrame | None, info: dict | None) -> str:
@@ -242,35 +242,38 @@ STATISTICS_ROWS = [("notes_per_second", "notes per second", 2, 1), ("voices_mean
                    ("inter_onset_median", "inter-onset interval, median (frames)", 1, 1)]
 
 
-def _statistics_table(statistics: dict | None, pretrained: dict | None = None) -> str:
-    """The samples' music statistics beside the training data's (and a pretrained model's samples')."""
+def _statistics_table(statistics: dict | None, heading: str) -> str:
+    """One set of samples' music statistics beside those of the data its model learnt from (a pretrained
+    model's samples get a table of their own: their data lie on another grid, in another range)."""
     if not statistics:
         return ""
     samples, data = statistics.get("samples"), statistics.get("data")
     overlap = (statistics.get("comparison") or {}).get("overlap", {})
-    other = (pretrained or {}).get("samples")
     rows = []
     for key, label, digits, scale in STATISTICS_ROWS:
         def shown(value):
             return "" if value is None else f"{scale * value:.{digits}f}" + (" %" if scale == 100 else "")
         overlap_key = {"note_length_median": "note_lengths", "inter_onset_median": "inter_onsets"}.get(key, key)
-        row = [label, shown(samples.get(key))] + ([shown(other.get(key))] if other else []) + \
-            [shown((data or {}).get(key)), "" if overlap.get(overlap_key) is None else f"{overlap[overlap_key]:.2f}"]
-        rows.append(row)
-    header = ["statistic", "this run's samples"] + (["pretrained model's samples"] if other else []) + \
-        ["training data", "overlap, samples vs data (1: same)"]
+        rows.append([label, shown(samples.get(key)), shown((data or {}).get(key)),
+                     "" if overlap.get(overlap_key) is None else f"{overlap[overlap_key]:.2f}"])
+    header = ["statistic", "samples", "the data the model learnt from", "overlap, samples vs data (1: same)"]
     distance = (statistics.get("comparison") or {}).get("pitch_class_distance")
     note = escape(statistics.get("note", ""))
-    return ("<h3>The samples as music, beside the training data</h3>"
+    return (f"<h3>{escape(heading)}</h3>"
             + _table(header, rows, set(range(1, len(header))))
             + (f"<p>Pitch-class histogram distance from the data (total variation, 0 = same): {distance:.2f}.</p>"
                if distance is not None else "")
             + f'<p class="muted">{note}; overlap: shared area of the per-piece histograms (Yang &amp; Lerch 2020).</p>')
 
 
+def counted(count: int, noun: str, plural: str | None = None) -> str:
+    """'1 piece', '2 pieces', '1,204 frames'."""
+    return f"{count:,} {noun if count == 1 else plural or noun + 's'}"
+
+
 def _piece_card(folder: str, piece: dict, caption: str) -> str:
     midi, png = f"{folder}/{piece['midi']}", f"{folder}/{piece['png']}"
-    audio = (f'<audio controls preload="none" src="{folder}/{escape(piece["audio"])}"></audio>'
+    audio = (f'<audio controls preload="metadata" src="{folder}/{escape(piece["audio"])}"></audio>'
              if piece.get("audio") else '<p class="muted">no audio (see the warnings above)</p>')
     return (f'<figure class="sample"><a href="{escape(midi)}"><img src="{escape(png)}" '
             f'alt="piano roll of {escape(piece["midi"])}"></a>{audio}<figcaption><a href="{escape(midi)}">'
@@ -278,8 +281,9 @@ def _piece_card(folder: str, piece: dict, caption: str) -> str:
 
 
 def _cards(folder: str, summary: dict, reference: bool = True) -> str:
-    cards = [_piece_card(folder, output, f'{output["notes_per_frame"]:.2f} notes per frame · {output["silent_frames"]} '
-                                         "silent frames") for output in summary["outputs"]]
+    cards = [_piece_card(folder, output, f'{output["notes_per_frame"]:.2f} notes per frame · '
+                                         f'{counted(output["silent_frames"], "silent frame")}')
+             for output in summary["outputs"]]
     if reference and summary.get("reference"):
         cards.append(_piece_card(folder, summary["reference"], "a real piece of the training data, written the same way"))
     warnings = "".join(f'<p class="failed">{escape(w)}</p>' for w in summary.get("warnings", []))
@@ -292,7 +296,7 @@ def _samples_section(samples: Path, pretrained_samples: Path | None = None) -> s
         return _section("samples", "Samples", _missing("sample has not run yet."))
     settings = summary["settings"]
     pretrained = _read_json(pretrained_samples / "samples.json") if pretrained_samples else None
-    body = (f"<p>{len(summary['outputs'])} pieces of {summary['steps']} frames, mode {escape(settings['mode'])} "
+    body = (f"<p>{counted(len(summary['outputs']), 'piece')} of {counted(summary['steps'], 'frame')}, mode {escape(settings['mode'])} "
             f"(the model following its {escape(settings.get('feedback', 'emitted'))}), "
             f"temperature {settings['temperature']}, {settings['k']} Gibbs steps per frame, seed {settings['seed']}. "
             "Pictures: time in bars, pitch names at each C; click one for its MIDI file.</p>"
@@ -300,7 +304,10 @@ def _samples_section(samples: Path, pretrained_samples: Path | None = None) -> s
     if pretrained is not None:
         body += (f"<h3>The same settings on {escape(pretrained['run'])}, a model that ships with pianorbm</h3>"
                  + _cards(pretrained_samples.name, pretrained, reference=False))
-    body += _statistics_table(summary.get("statistics"), (pretrained or {}).get("statistics"))
+    body += _statistics_table(summary.get("statistics"), "This run's samples as music, beside its training data")
+    if pretrained is not None:
+        body += _statistics_table(pretrained.get("statistics"), f"{pretrained['run']}'s samples as music, beside "
+                                                                 "the data it was trained on")
     return _section("samples", "Samples", body)
 
 
@@ -333,7 +340,7 @@ def write_report(layout, config) -> Path:
                 ("samples", lambda: _samples_section(layout.samples, layout.pretrained_samples))]
     sections = [_drawn(anchor, build) for anchor, build in builders]
     source = f"{config.source}: {config.location}"
-    page = ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+    page = ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
             f"<title>pianorbm report: {escape(source)}</title><style>{STYLE}</style></head><body>"
             f"<h1>pianorbm report</h1><p class=\"muted\">{escape(source)} · written "
             f"{time.strftime('%Y-%m-%d %H:%M')}</p>"

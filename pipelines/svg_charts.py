@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import math
+import textwrap
 from html import escape
 
 PALETTE = ("#2f6db5", "#d9822b", "#3a9d5d", "#b53f3f", "#7a5ab5")
 WIDTH, HEIGHT = 640, 240
 LEFT, RIGHT, TOP, BOTTOM = 56, 12, 28, 40
+TITLE_CHARS, TITLE_LINE = 84, 16  # characters a title line holds at the report's 13px, and its height
+
+
+def title_lines(title: str) -> list[str]:
+    """The title wrapped at word boundaries to lines the chart's width holds."""
+    return textwrap.wrap(title, TITLE_CHARS) or [""]
 
 
 def _nice_ticks(low: float, high: float, count: int = 5, integers: bool = False) -> list[float]:
@@ -33,9 +40,14 @@ def _label(value: float) -> str:
 
 def _frame(title: str, x_label: str, y_label: str, y_low: float, y_high: float, body: list[str]) -> str:
     inner_h = HEIGHT - TOP - BOTTOM
-    parts = [f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" '
+    lines = title_lines(title)
+    extra = TITLE_LINE * (len(lines) - 1)  # a long title gets lines of its own above the plot, never clipped
+    parts = [f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT + extra}" width="{WIDTH}" height="{HEIGHT + extra}" '
              f'role="img" aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">',
-             f'<text x="{WIDTH / 2}" y="16" text-anchor="middle" class="title">{escape(title)}</text>']
+             f'<text x="{WIDTH / 2}" y="16" text-anchor="middle" class="title">'
+             + "".join(f'<tspan x="{WIDTH / 2}" dy="{0 if i == 0 else TITLE_LINE}">{escape(line)}</tspan>'
+                       for i, line in enumerate(lines)) + "</text>",
+             f'<g transform="translate(0 {extra})">']
     for tick in _nice_ticks(y_low, y_high):
         y = TOP + inner_h * (1 - (tick - y_low) / (y_high - y_low))
         parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>'
@@ -44,7 +56,7 @@ def _frame(title: str, x_label: str, y_label: str, y_low: float, y_high: float, 
     parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{HEIGHT - BOTTOM}" y2="{HEIGHT - BOTTOM}" class="axis"/>')
     parts.append(f'<text x="{WIDTH / 2}" y="{HEIGHT - 6}" text-anchor="middle">{escape(x_label)}</text>')
     parts.append(f'<text transform="translate(14 {TOP + inner_h / 2}) rotate(-90)" text-anchor="middle">'
-                 f'{escape(y_label)}</text></svg>')
+                 f'{escape(y_label)}</text></g></svg>')
     return "".join(parts)
 
 

@@ -129,7 +129,11 @@ def test_a_pretrained_model_is_sampled_beside_the_run_for_the_report(finished):
     assert _statuses(result)["compare"] == "ran" and _statuses(result)["train"] == "skipped"
     page = (out / "report.html").read_text()
     assert "pretrained:jsb-chorales" in page and "pretrained-samples/sample-000.png" in page
-    assert "pretrained model&#x27;s samples" in page or "pretrained model's samples" in page
+    own, shipped = page.split("This run&#x27;s samples as music")[1].split("pretrained:jsb-chorales&#x27;s samples as music")
+    assert "<table" in own and "<table" in shipped  # each set of samples beside its own model's data, not one table
+    assert "shipped with the pretrained model" in shipped and "shipped with the pretrained model" not in own
+    assert page.count("<audio") == page.count('preload="metadata"')  # players show their length (where audio is)
+    assert '<meta name="viewport"' in page
     shutil.rmtree(out / "pretrained-samples")  # the later tests of this module run without it
 
 
