@@ -4,15 +4,22 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
 DEMO ?= demo
 
 .PHONY: demo test test-all bench clean-demo
 
+# The package and what it needs to run: all the demo installs.
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,beam]'
+	$(BIN)/python -m pip install --quiet -e .
 	touch $(STAMP)
+
+# What only the tests need besides: pytest, Playwright, Apache Beam.
+$(TEST_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,beam]'
+	touch $(TEST_STAMP)
 
 demo: $(STAMP)
 	$(BIN)/pianorbm pipeline pipelines/configs/bach-chorales.toml --out $(DEMO)
@@ -20,13 +27,13 @@ demo: $(STAMP)
 
 # Before each commit: everything but the tests marked slow (end-to-end runs, kills and resumes, the
 # wheel in a fresh environment, Beam, several devices). CI runs them all.
-test: $(STAMP)
+test: $(TEST_STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
 
-test-all: $(STAMP)
+test-all: $(TEST_STAMP)
 	$(BIN)/python -m pytest -q
 
-bench: $(STAMP)
+bench: $(TEST_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/curate_speed.py
 	$(BIN)/python benchmarks/records_speed.py
