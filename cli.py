@@ -164,22 +164,35 @@ def main(ctx: click.Context) -> None:
         click.echo(ctx.get_help())
 
 
-@main.command("corpus", epilog="\b\nExamples:\n  pianorbm corpus music21 bach/chorales raw/\n  pianorbm corpus music21 'beethoven/opus18*' quartets/ --parts original")
-@click.argument("source", type=click.Choice(["music21"]))
+@main.command("corpus", epilog="\b\nExamples:\n  pianorbm corpus music21 bach/chorales raw/\n"
+                               "  pianorbm corpus music21 'beethoven/opus18*' quartets/ --parts original\n"
+                               "  pianorbm corpus benchmark jsb-chorales benchmarks/")
+@click.argument("source", type=click.Choice(["music21", "benchmark"]))
 @click.argument("query")
 @click.argument("dst", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--parts", "mode", type=click.Choice(["keyboard", "original"]), default="keyboard",
-              help="keyboard: every part played by a piano (program 0, track 'Piano'); original: the "
+              help="music21: keyboard: every part played by a piano (program 0, track 'Piano'); original: the "
                    "score's own instruments (parts without one are written as program 0).")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes [all cores].")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="music21: worker processes "
+                                                                             "[all cores].")
+@click.option("--url", default=None, metavar="URL", help="benchmark: download from this copy instead of the "
+                                                         "original address (the music is checked all the same).")
 @verbosity
-def corpus_command(source: str, query: str, dst: Path, mode: str, jobs: int | None) -> None:
-    """Export works of a bundled corpus to MIDI files in DST (nothing is downloaded).
+def corpus_command(source: str, query: str, dst: Path, mode: str, jobs: int | None, url: str | None) -> None:
+    """Export works of music21's bundled corpus to MIDI files, or download a standard benchmark, into DST.
 
-    QUERY names a collection (bach/chorales), a glob over the corpus's relative paths
-    (beethoven/opus18*) or a path prefix (schumann_clara). Works that fail to export are reported
-    and skipped; works already in DST are not redone.
+    music21 QUERY names a collection (bach/chorales), a glob over the corpus's relative paths
+    (beethoven/opus18*) or a path prefix (schumann_clara); nothing is downloaded. Works that fail to
+    export are reported and skipped; works already in DST are not redone.
+
+    benchmark NAME (jsb-chorales, nottingham, musedata, piano-midi.de) downloads the pickle of
+    Boulanger-Lewandowski et al. (2012) from its original address, the only command that uses the
+    network, and checks its music against a recorded SHA-256; then `pianorbm build-records
+    --from-pickle` reads it.
     """
+    if source == "benchmark":
+        _download_benchmark(query, dst, url)
+        return
     from pianorbm.curate.music21_corpus import export_corpus
 
     with _reported(LookupError, exit_code=2):  # a query that matches no work
@@ -190,6 +203,20 @@ def corpus_command(source: str, query: str, dst: Path, mode: str, jobs: int | No
                f"({result.skipped} already there), {len(failed)} failed; {files} MIDI files in {dst}")
     for row in failed:
         click.echo(f"  failed: {row['work']}: {row['error']}", err=True)
+
+
+def _download_benchmark(name: str, dst: Path, url: str | None) -> None:
+    from pianorbm.rolls.benchmark_download import BenchmarkError, UnknownBenchmark, download_benchmark
+
+    with _reported(BenchmarkError), _reported(UnknownBenchmark, exit_code=2):  # an unknown name: usage
+        entry = download_benchmark(name, dst, url=url)
+    pickle = dst / entry["file"]
+    counts = ", ".join(f"{split} {entry['sequences'][split]}" for split in ("train", "valid", "test"))
+    state = "already there" if entry.get("already_there") else f"downloaded from {entry['url']}"
+    check = "its music matches the published one" if entry["verified"] else \
+        f"unverified: no digest is recorded for {name} yet (its content SHA-256: {entry['content_sha256']})"
+    click.echo(f"{pickle}: {state}; {counts} sequences; {check}")
+    click.echo(f'next: pianorbm build-records --from-pickle "{pickle}" {name}-records/')
 
 
 def beam_options(command):

@@ -117,7 +117,8 @@ def _source(where: str, section: dict) -> tuple[str, str, str]:
     if given[0] == "folder" and not Path(location).expanduser().is_dir():
         raise PipelineConfigError(f"{where} folder = {location!r}: a folder that exists")
     if given[0] == "benchmark" and not Path(location).expanduser().is_file():
-        raise PipelineConfigError(f"{where} benchmark = {location!r}: a benchmark pickle that exists")
+        raise PipelineConfigError(f"{where} benchmark = {location!r}: a benchmark pickle that exists "
+                                  "(`pianorbm corpus benchmark NAME FOLDER` downloads one)")
     return given[0], location, parts
 
 

@@ -9,6 +9,7 @@ before it is imported.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import pickle
 from pathlib import Path
@@ -72,3 +73,17 @@ def guess_steps_per_quarter(path: Path) -> int | None:
         if name.startswith(prefix):
             return steps
     return None
+
+
+def content_digest(data: dict) -> str:
+    """SHA-256 of a benchmark's music in a canonical encoding (each split's sequences, each sequence's
+    steps, each step's sorted integer pitches): the same for every copy that holds the same music,
+    whatever its pickle protocol or number types."""
+    digest = hashlib.sha256()
+    for split in ("train", "valid", "test"):
+        digest.update(f"{split} {len(data[split])}\n".encode())
+        for sequence in data[split]:
+            digest.update(f"{len(sequence)}\n".encode())
+            for step in sequence:
+                digest.update((",".join(str(int(pitch)) for pitch in sorted(step)) + "\n").encode())
+    return digest.hexdigest()
