@@ -13,7 +13,8 @@ DEMO ?= demo
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e .
+	@echo "installing pianorbm and what it needs into $(VENV) (a minute or two the first time, TensorFlow most of it)"
+	$(BIN)/python -m pip install --progress-bar off -e .
 	touch $(STAMP)
 
 # What only the tests need besides: pytest, Playwright, Apache Beam.

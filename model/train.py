@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 from pianorbm.common.files import write_bytes_atomic, write_json_atomic
+from pianorbm.common.heartbeat import heartbeat
 from pianorbm.model.config import TrainConfig
 from pianorbm.model.run_folder import (RUN_DIRS, RUN_FILES, data_description, read_history, read_state,
                                        save_model_weights, write_history)
@@ -490,13 +491,15 @@ def _train(records_dir: Path, run_dir: Path, config: TrainConfig, info: dict, da
     batches_this_call = 0
     while training.epoch < config.epochs:
         epoch, started = training.epoch, time.monotonic()
-        frames, trained, stopped = training.train_epoch(epoch, max_batches, batches_this_call)
-        batches_this_call += trained
-        if stopped:
-            log(f"stopped after {batches_this_call} batches as asked (epoch {epoch + 1}, batch "
-                f"{int(training.batch_var)})")
-            return training.save_state()
-        training.end_epoch(epoch, time.monotonic() - started, frames)
+        compiling = " (compiling the training step first)" if not batches_this_call else ""
+        with heartbeat(log, f"epoch {epoch + 1}{compiling}"):  # an epoch logs its line only when it ends
+            frames, trained, stopped = training.train_epoch(epoch, max_batches, batches_this_call)
+            batches_this_call += trained
+            if stopped:
+                log(f"stopped after {batches_this_call} batches as asked (epoch {epoch + 1}, batch "
+                    f"{int(training.batch_var)})")
+                return training.save_state()
+            training.end_epoch(epoch, time.monotonic() - started, frames)
         progress = training.progress
         if config.patience and progress.stale >= config.patience:
             log(f"early stop: no better {progress.criterion} in {progress.stale} validations (best "
