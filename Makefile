@@ -14,7 +14,8 @@ $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	@echo "installing pianorbm and what it needs into $(VENV) (a minute or two the first time, TensorFlow most of it)"
-	$(BIN)/python -m pip install --progress-bar off -e .
+	@(while sleep 10; do echo "  still installing"; done) & ticker=$$!; \
+	  $(BIN)/python -m pip install --progress-bar off -e .; status=$$?; kill $$ticker; exit $$status
 	touch $(STAMP)
 
 # What only the tests need besides: pytest, Playwright, Apache Beam.
