@@ -423,3 +423,15 @@ def test_the_wheel_installs_one_import_name_and_its_examples_run_beside_generic_
     installed = {path.name for path in site.iterdir()} - {"dependencies.pth", "bin"}
     assert {name for name in installed if not name.endswith(".dist-info")} == {"pianorbm"}
     assert [path.name for path in (site / "bin").iterdir()] == ["pianorbm"]  # the console script
+
+
+def test_the_demo_installs_only_what_it_runs_and_validates_at_the_cost_of_its_brief_run():
+    import re
+
+    makefile = (REPO / "Makefile").read_text()
+    demo_stamp = re.search(r"^demo: (\S+)", makefile, flags=re.M).group(1)
+    stamp_rule = makefile.split(f"\n{demo_stamp}:", 1)[1].split("\n\n", 1)[0]
+    assert demo_stamp == "$(STAMP)" and "-e ." in stamp_rule and "[test" not in stamp_rule  # no test extras
+    assert re.search(r"^test: \$\(TEST_STAMP\)", makefile, flags=re.M)
+    demo = load_pipeline_config(DEFAULT_CONFIG)
+    assert demo.source == "music21" and demo.train.epochs <= 5 and demo.train.validation == "quick"
