@@ -117,7 +117,7 @@ class Commands(click.Group):
 
     def format_commands(self, ctx, formatter):
         """Each command with the whole first sentence of its help, never cut short."""
-        rows = [(name, command.help.split("\n\n")[0].replace("\n", " ")) for name in self.list_commands(ctx)
+        rows = [(name, (command.help or "").split("\n\n")[0].replace("\n", " ")) for name in self.list_commands(ctx)
                 if (command := self.get_command(ctx, name)) is not None and not command.hidden]
         if rows:
             with formatter.section("Commands"):
