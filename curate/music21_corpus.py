@@ -81,8 +81,19 @@ def _as_keyboard(score) -> None:
         part.insert(0, instrument.Piano())
 
 
-def export_work(root: str, work: str, dst: str, mode: str) -> dict:
-    """Parses one corpus work and writes its MIDI file(s) atomically; returns a summary row."""
+def output_stems(works: list[str]) -> dict[str, str]:
+    """Each work's output name without suffix: its path without the encoding's suffix, unless another
+    work of the list has the same (a work music21 holds in two encodings, bwv281.krn and .mxl), then
+    with it (bwv281-krn, bwv281-mxl), so that no two works write one file."""
+    stems = {work: _output_stem(work) for work in works}
+    shared = {stem for stem in stems.values() if list(stems.values()).count(stem) > 1}
+    return {work: f"{stem}-{work.rsplit('.', 1)[-1].lower()}" if stem in shared else stem
+            for work, stem in stems.items()}
+
+
+def export_work(root: str, work: str, dst: str, mode: str, stem: str | None = None) -> dict:
+    """Parses one corpus work and writes its MIDI file(s) atomically, named ``stem`` (by default the
+    work's path without its suffix); returns a summary row."""
     from music21 import converter, stream
     from music21.midi.translate import streamToMidiFile
 
@@ -90,7 +101,7 @@ def export_work(root: str, work: str, dst: str, mode: str) -> dict:
 
     parsed = converter.parse(os.path.join(root, work))
     scores = list(parsed.scores) if isinstance(parsed, stream.Opus) else [parsed]
-    stem = _output_stem(work)
+    stem = stem or _output_stem(work)
     outputs = []
     for index, score in enumerate(scores, start=1):
         if mode == "keyboard":
@@ -139,7 +150,8 @@ def export_corpus(query: str, dst: Path, *, mode: str = "keyboard", jobs: int | 
     bar = progress(len(todo)) if progress else None
     pool = IsolatedPool(export_work, jobs or os.cpu_count() or 1, timeout_s, memory_mb=0)
     with appending(journal_path) as journal:
-        for _, args, outcome in pool.map([(root, work, str(dst), mode) for work in todo]):
+        stems = output_stems(works)
+        for _, args, outcome in pool.map([(root, work, str(dst), mode, stems[work]) for work in todo]):
             if isinstance(outcome, Failure):
                 outcome = {"work": args[1], "status": "failed", "outputs": [], "error": outcome.detail}
             rows.append(outcome)

@@ -100,3 +100,13 @@ def test_an_export_killed_with_sigkill_resumes_to_the_uninterrupted_result(tmp_p
     assert f"({journalled} already there)" in resumed.stdout
     export_corpus("bach/bwv2*", tmp_path / "whole", jobs=2)
     assert _files(tmp_path / "cut") == _files(tmp_path / "whole")
+    summary = json.loads((tmp_path / "cut" / "corpus.json").read_text())
+    outputs = [name for row in summary["works"] for name in row["outputs"]]
+    assert len(outputs) == len(set(outputs))  # bwv281.krn and bwv281.mxl each have a file of their own
+
+
+def test_a_work_held_in_two_encodings_gets_two_files():
+    from pianorbm.curate.music21_corpus import output_stems
+
+    assert output_stems(["bach/bwv281.krn", "bach/bwv281.mxl", "bach/bwv282.mxl"]) == {
+        "bach/bwv281.krn": "bach/bwv281-krn", "bach/bwv281.mxl": "bach/bwv281-mxl", "bach/bwv282.mxl": "bach/bwv282"}
