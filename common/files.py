@@ -6,6 +6,7 @@ either as it was or complete, never half-written, and every output is an ordinar
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -65,3 +66,12 @@ def json_text(value) -> str:
 def write_json_atomic(path: Path, value) -> None:
     """Writes ``value`` as strict JSON (see json_text) atomically."""
     write_text_atomic(path, json_text(value))
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes, read in pieces (memory stays bounded whatever its size)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()

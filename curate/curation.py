@@ -18,7 +18,7 @@ from typing import Callable
 import pandas as pd
 
 from pianorbm.common import storage
-from pianorbm.common.files import TEMP_SUFFIX, write_text_atomic
+from pianorbm.common.files import TEMP_SUFFIX, file_sha256, write_text_atomic
 from pianorbm.curate.config import MIDI_SUFFIXES, CurateConfig
 from pianorbm.curate.errors import CurationError
 from pianorbm.curate.file_curation import DUPLICATE, KEPT, UNREADABLE, curate_file
@@ -83,13 +83,9 @@ def _reusable(row: dict | None, src: Path, dst: Path, fingerprint: str) -> bool:
     stat = (src / row["path"]).stat()
     if row.get("bytes") != stat.st_size:
         return False
-    if row.get("mtime_ns") != stat.st_mtime_ns and row.get("sha256") != _sha256(src / row["path"]):
+    if row.get("mtime_ns") != stat.st_mtime_ns and row.get("sha256") != file_sha256(src / row["path"]):
         return False  # touched, and changed: a copied folder's files have new times and the same bytes
     return row["status"] != KEPT or (dst / clean_relpath(row["path"])).exists()
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _dedup(rows: dict[str, dict]) -> tuple[list[str], dict[str, str]]:

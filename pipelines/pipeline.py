@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from pianorbm.common.files import write_text_atomic
+from pianorbm.common.files import file_sha256, write_text_atomic
 from pianorbm.pipelines.pipeline_config import PipelineConfig
 
 STATE_NAME = "pipeline.json"
@@ -66,7 +66,7 @@ def _digest(value) -> str:
 
 
 def _file_digest(path: Path) -> str | None:
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:20] if path.is_file() else None
+    return file_sha256(path)[:20] if path.is_file() else None
 
 
 def _folder_listing(folder: Path, suffixes: tuple[str, ...]) -> str:
@@ -78,7 +78,7 @@ def _folder_listing(folder: Path, suffixes: tuple[str, ...]) -> str:
         for name in sorted(files):
             if name.lower().endswith(suffixes):
                 path = Path(parent) / name
-                entries.append((path.relative_to(folder).as_posix(), hashlib.sha256(path.read_bytes()).hexdigest()))
+                entries.append((path.relative_to(folder).as_posix(), file_sha256(path)))
     return _digest(entries)
 
 

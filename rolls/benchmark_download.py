@@ -18,7 +18,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from pianorbm.common.files import atomic_path, json_text, write_text_atomic
+from pianorbm.common.files import atomic_path, file_sha256, json_text, write_text_atomic
 from pianorbm.rolls.standard_datasets import UnsafePickleError, content_digest, load_benchmark_pickle
 
 ORIGINAL_SITE = "http://www-etud.iro.umontreal.ca/~boulanni/"
@@ -86,7 +86,7 @@ def download_benchmark(name: str, dst: Path, *, url: str | None = None, timeout_
     entries = json.loads(description.read_text()) if description.is_file() else {}
     target = dst / benchmark.file
     done = entries.get(name)
-    if done and target.is_file() and done.get("sha256") == hashlib.sha256(target.read_bytes()).hexdigest():
+    if done and target.is_file() and done.get("sha256") == file_sha256(target):
         return {**done, "already_there": True}
     url = url or benchmark_url(name)
     dst.mkdir(parents=True, exist_ok=True)

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from pianorbm.common import storage
-from pianorbm.common.files import json_text
+from pianorbm.common.files import file_sha256, json_text
 from pianorbm.common.isolation import IsolatedPool
 from pianorbm.curate.manifest import read_manifest
 from pianorbm.rolls.keys import estimate_key
@@ -84,7 +84,7 @@ def _pieces_from_clean(clean_dir: Path, files: list, config: RecordsConfig, jobs
 def _pieces_from_pickle(path: Path) -> tuple[list, dict, dict]:
     data = load_benchmark_pickle(path)
     source = {"kind": "benchmark", "path": str(path.resolve()), "name": path.stem,
-              "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+              "sha256": file_sha256(path)}
     pieces, dropped = [], {}
     for split in SPLITS:
         for index, sequence in enumerate(data[split]):
