@@ -28,6 +28,21 @@ NAMES = {"jsb": ("jsb-chorales", "Bach chorales, JSB Chorales benchmark (Boulang
 STATISTICS_QPM = 120
 
 
+TEST_FIGURES = ("nll", "nll_ci95", "nll_reverse", "nll_reverse_ci95", "accuracy", "accuracy_ci95", "accuracy_pooled",
+                "accuracy_likely_keys", "accuracy_likely_keys_ci95")
+
+
+def test_figures(evaluation: dict) -> dict:
+    """What index.json shows of a run's test evaluation: the NLL bracket (AIS reads low, reverse AIS
+    high), both accuracies and the floors each is compared with."""
+    floor = evaluation["floors"]["previous_frame"]
+    settings = evaluation["settings"]
+    return {**{name: evaluation[name] for name in TEST_FIGURES},
+            "markov_floor_sampled": floor.get("accuracy_sampled"), "copy_floor": floor["accuracy"],
+            "accuracy_sampler": settings.get("accuracy_sampler", "gibbs"),
+            "ais": f"{settings['ais_chains']} x {settings['ais_betas']}"}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=REPO / "results" / "paper-runs")
@@ -51,11 +66,12 @@ def main() -> None:
             "file": path.name, "description": description, "cell": settings["cell"], "seed": settings["seed"],
             "train": settings, "epochs": state["epoch"], "best_epoch": state["best_epoch"],
             "validation_nll": state["best_validation"],
-            "test": {**{k: evaluation[k] for k in ("nll", "nll_ci95", "accuracy", "accuracy_ci95", "accuracy_pooled")},
-                     "ais": f"{evaluation['settings']['ais_chains']} x {evaluation['settings']['ais_betas']}"},
+            "run": os.path.relpath(best, REPO),
+            "test": test_figures(evaluation),
             "data_statistics": shippable(statistics), "data_statistics_qpm": STATISTICS_QPM,
         }
-        print(f"{name}: {best.name}, validation NLL {state['best_validation']:.3f}, test NLL {evaluation['nll']:.3f}, "
+        print(f"{name}: {best.name}, validation NLL {state['best_validation']:.3f}, test NLL {evaluation['nll']:.3f}-"
+              f"{evaluation['nll_reverse']:.3f}, "
               f"{path.stat().st_size / 1024:.0f} KiB")
     write_json_atomic(PRETRAINED_DIR / "index.json", index)
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 from pianorbm.common.quiet import tf
 
-from pianorbm.model.rbm import stream_states, unit_interval, xorshift32
+from pianorbm.model.tempering import _tempered_statistics, ladder
 
 
 def frame_accuracy(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
@@ -41,49 +41,25 @@ def pooled_accuracy(tp: float, fp: float, fn: float) -> float:
     return tp / (tp + fp + fn) if tp + fp + fn else 1.0
 
 
-@tf.function(jit_compile=True)
-def _sampled_accuracy(weights, bv, bh, start, truth, seed, burn_in, samples):
-    """Per row of ``truth`` (N, V): the sum over draws of ACC, the summed TP, FP, FN, and the summed
-    draws (N, V)."""
-    keys = tf.random.stateless_uniform([2], seed, minval=None, maxval=None, dtype=tf.uint32)
-    h_stream = stream_states(tf.shape(bh), keys[0])
-    v_stream = stream_states(tf.shape(bv), keys[1])
-    zeros = tf.zeros(tf.shape(truth)[:1])
-
-    def body(step, v, h_stream, v_stream, acc, tp, fp, fn, keys_on):
-        h_stream = xorshift32(h_stream)
-        h = tf.where(unit_interval(h_stream) < tf.sigmoid(tf.matmul(v, weights) + bh), 1.0, 0.0)
-        v_stream = xorshift32(v_stream)
-        v = tf.where(unit_interval(v_stream) < tf.sigmoid(tf.matmul(h, weights, transpose_b=True) + bv), 1.0, 0.0)
-        count = tf.cast(step >= burn_in, tf.float32)
-        hits = tf.reduce_sum(v * truth, -1)
-        false_pos = tf.reduce_sum(v * (1 - truth), -1)
-        false_neg = tf.reduce_sum((1 - v) * truth, -1)
-        total = hits + false_pos + false_neg
-        frame_acc = tf.where(total > 0, hits / tf.maximum(total, 1.0), 1.0)
-        return (step + 1, v, h_stream, v_stream, acc + count * frame_acc, tp + count * hits,
-                fp + count * false_pos, fn + count * false_neg, keys_on + count * v)
-
-    loop = tf.while_loop(lambda step, *_: step < burn_in + samples, body,
-                         (tf.constant(0), start, h_stream, v_stream, zeros, zeros, zeros, zeros,
-                          tf.zeros_like(truth)))
-    return loop[4:]
-
-
-def expected_accuracy(weights, visible_bias, hidden_bias, previous, truth, *, chains: int, burn_in: int,
-                      samples: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per frame: the expected ACC under its RBM (F,), the summed (TP, FP, FN) of the draws (F, 3),
-    and each key's probability estimated from the draws (F, 88).
-
-    ``previous`` (F, 88) starts the chains (the true frame before each one); every frame gets
-    ``chains`` chains of ``burn_in`` + ``samples`` Gibbs steps.
-    """
+def expected_accuracy(weights, visible_bias, hidden_bias, start, truth, *, chains: int, burn_in: int,
+                      samples: int, seed: int, replicas: int = 1, swap_rounds: int = 1) -> dict:
+    """Per frame, from ``chains`` chains of ``burn_in`` + ``samples`` sweeps (model.tempering; one replica
+    is plain Gibbs sampling): "accuracy", the expected ACC under its RBM (F,); "counts", the summed
+    (TP, FP, FN) of the draws (F, 3); "key_probability", each key's probability given the past, the
+    average of its conditional means given the drawn hidden states (F, 88); "draw_frequency", the
+    share of draws with the key on (F, 88); and "swap_rate", each neighbouring pair's accepted share
+    of swaps (K - 1,). ``start`` (F, 88) is where every replica of the chains begins."""
     tile = lambda x: tf.tile(tf.convert_to_tensor(x, tf.float32), [chains, 1])  # noqa: E731
-    acc, tp, fp, fn, keys_on = _sampled_accuracy(
-        tf.convert_to_tensor(weights), tile(visible_bias), tile(hidden_bias), tile(previous), tile(truth),
-        tf.constant([seed, 104729], tf.int64), tf.constant(burn_in), tf.constant(samples))
+    visible_bias = tile(visible_bias)
+    acc, tp, fp, fn, keys_on, means, swaps = _tempered_statistics(
+        tf.convert_to_tensor(weights), visible_bias, tile(hidden_bias), visible_bias, tf.constant(ladder(replicas)),
+        tile(start), tile(truth), tf.constant([seed, 104729], tf.int64), tf.constant(burn_in), tf.constant(samples),
+        swap_rounds=swap_rounds)
     frames = len(truth)
     per_frame = lambda x: x.numpy().reshape(chains, frames).sum(0)  # noqa: E731
     draws = chains * samples
-    probabilities = keys_on.numpy().reshape(chains, frames, -1).sum(0) / draws
-    return per_frame(acc) / draws, np.stack([per_frame(tp), per_frame(fp), per_frame(fn)], axis=1), probabilities
+    per_key = lambda x: x.numpy().reshape(chains, frames, -1).sum(0) / draws  # noqa: E731
+    proposals = max(frames * chains * (burn_in + samples) * swap_rounds // 2, 1)
+    return {"accuracy": per_frame(acc) / draws, "counts": np.stack([per_frame(tp), per_frame(fp), per_frame(fn)], 1),
+            "key_probability": per_key(means), "draw_frequency": per_key(keys_on),
+            "swap_rate": swaps.numpy()[:-1] / proposals}

@@ -27,7 +27,7 @@ import math
 import numpy as np
 from pianorbm.common.quiet import tf
 
-from pianorbm.model.rbm import stream_states, unit_interval, xorshift32
+from pianorbm.model.rbm import gibbs_step, next_uniform, stream_states
 
 
 @tf.function(jit_compile=True)
@@ -43,12 +43,11 @@ def _annealing_sums(weights, bv, bh, b0, betas, seed, data, chains: int):
     keys = tf.random.stateless_uniform([3], seed, minval=None, maxval=None, dtype=tf.uint32)
     v_stream = stream_states(tf.stack([frames, chains, visible]), keys[0])
     h_stream = stream_states(tf.stack([frames, chains, hidden]), keys[1])
-    weights_t = tf.transpose(weights)
     towards = bv - b0
     count = tf.shape(betas)[0]
     if data is None:
-        v_stream = xorshift32(v_stream)
-        v = tf.where(unit_interval(v_stream) < tf.sigmoid(b0), 1.0, 0.0)  # exact sample of the base model
+        v_stream, uniform = next_uniform(v_stream)
+        v = tf.where(uniform < tf.sigmoid(b0), 1.0, 0.0)  # exact sample of the base model
         order = tf.range(1, count)
     else:
         v = tf.broadcast_to(data[:, None, :], tf.stack([frames, chains, visible]))
@@ -57,11 +56,10 @@ def _annealing_sums(weights, bv, bh, b0, betas, seed, data, chains: int):
     total = tf.zeros(tf.stack([frames, chains]))
 
     def transition(v, activation, h_stream, v_stream, beta):
-        h_stream = xorshift32(h_stream)
-        h = tf.where(unit_interval(h_stream) < tf.sigmoid(beta * activation), 1.0, 0.0)
-        v_stream = xorshift32(v_stream)
-        v = tf.where(unit_interval(v_stream) < tf.sigmoid(beta * tf.matmul(h, weights_t) + b0 + beta * towards),
-                     1.0, 0.0)
+        h_stream, hidden_uniform = next_uniform(h_stream)
+        v_stream, visible_uniform = next_uniform(v_stream)
+        v, _, _ = gibbs_step(v, weights, bv, bh, hidden_uniform, visible_uniform, beta=beta, base_bias=b0,
+                             hidden_input=activation)
         return v, tf.matmul(v, weights) + bh, h_stream, v_stream
 
     for k in order:

@@ -14,6 +14,8 @@ from pianorbm.rolls.audio import soundfont_problem
 CELLS = ("rnn", "gru", "lstm")
 SAMPLE_MODES = ("sample", "mean", "argmax", "top-n")
 FEEDBACK = ("sample", "emitted")
+SAMPLERS = ("tempered", "gibbs")  # model.tempering; the first is the default
+SWEEPS_PER_FRAME = {"tempered": 100, "gibbs": 25}  # generation's default k (docs/sampling.md)
 AUDIO_CHOICES = ("flac", "wav", "ogg", "none")
 WEIGHTS = ("best", "latest")
 DISTRIBUTE = ("none", "mirrored", "multi-worker")
@@ -98,7 +100,13 @@ class SampleConfig:
     steps: int | None = setting(None, f"Length in frames [{DEFAULT_SAMPLE_STEPS}].", low=1)
     bars: float | None = setting(None, "Length in 4/4 bars.", low=0, low_open=True)
     seconds: float | None = setting(None, "Length in seconds.", low=0, low_open=True)
-    k: int = setting(25, "Gibbs steps per frame.", low=1)
+    sampler: str = setting("tempered", "How each frame is drawn from the model: tempered: parallel tempering, whose "
+                                       "draws do not depend on the chain's start; gibbs: plain block Gibbs sampling "
+                                       "from the previous frame (the paper's), which on a sharp model stays near it.",
+                           choices=SAMPLERS)
+    replicas: int = setting(8, "Temperatures of the tempered sampler.", low=2)
+    k: int | None = setting(None, "Sweeps per frame, each a Gibbs step of every replica [100 tempered, 25 gibbs].",
+                            low=1)
     mode: str = setting("sample", "What is written out of each frame: sample: the Bernoulli sample (the paper); "
                                   "mean: keys above --threshold; argmax: the most probable key only; top-n: the "
                                   "--top-n most probable keys.", choices=SAMPLE_MODES)
@@ -147,10 +155,15 @@ class EvaluateConfig:
     ais_betas: int = setting(500, "AIS inverse temperatures.", low=3)
     reverse_ais: bool = setting(True, "Also estimate the NLL by reverse AIS (RAISE), which errs high where AIS errs "
                                       "low: the two bracket the NLL. Doubles the AIS time.")
-    accuracy_chains: int = setting(8, "Gibbs chains per frame for the expected accuracy.", low=1)
-    accuracy_burn_in: int = setting(50, "Gibbs steps each chain runs before its samples count (from the true frame "
-                                        "before).", low=0)
-    accuracy_samples: int = setting(25, "Samples each chain contributes (one per further step).", low=1)
+    accuracy_sampler: str = setting("tempered", "Sampler of p(v_t | v_<t) for the accuracies: tempered: parallel "
+                                                "tempering, whose draws do not depend on the chain's start; gibbs: "
+                                                "plain block Gibbs (the paper's), which on sharp models does.",
+                                    choices=SAMPLERS)
+    accuracy_replicas: int = setting(8, "Temperatures of the tempered sampler.", low=2)
+    accuracy_chains: int = setting(2, "Chains per frame for the accuracies.", low=1)
+    accuracy_burn_in: int = setting(1000, "Sweeps each chain runs before its samples count (from the true frame "
+                                          "before).", low=0)
+    accuracy_samples: int = setting(100, "Samples each chain contributes (one per further sweep).", low=1)
     seed: int = setting(0, "Random seed.")
     batch_size: int = setting(16, "Sequences per batch when running the conditioner.", low=1)
     pieces: int | None = setting(None, "Evaluate only the first N pieces of the split by name (the same pieces "

@@ -8,9 +8,13 @@ Conventions (the paper's, stated because papers differ):
   error combines the frames' AIS errors. AIS reads the NLL low when its schedule is short for the
   model's sharpness; reverse AIS from each true frame (``nll_reverse``, on by default) reads it high,
   so the two bracket it and their gap says whether the schedule was long enough;
-- accuracy is the expected ACC_t = TP / (TP + FP + FN) over samples of p(v_t | v_<t), averaged with
-  every time step weighted equally (model.accuracy); Bay et al.'s pooled ratio is reported beside
-  it, and the ACC of the keys more likely on than off (a deterministic prediction, like the floors);
+- two accuracies, each beside the floor measured the same way: the expected ACC_t = TP / (TP + FP
+  + FN) over samples of p(v_t | v_<t) from parallel tempering (model.tempering: samples that do not
+  depend on the chain's start), every time step weighted equally, beside the per-key Markov floor
+  sampled the same way; and the ACC of a deterministic prediction, the keys whose probability
+  given the past (averaged conditional means) is above 1/2, beside the copy-previous floor. Bay et
+  al.'s pooled ratio is reported beside the expected one. The published accuracies state no
+  protocol beyond "expected frame-level accuracy", so they are shown as such;
 - every figure has a 95 % bootstrap interval over pieces (model.bootstrap).
 The floors (independent keys, previous frame) are fitted on the training split only.
 """
@@ -18,6 +22,7 @@ The floors (independent keys, previous frame) are fitted on the training split o
 from __future__ import annotations
 
 import io
+import json
 import math
 import time
 from dataclasses import asdict, dataclass
@@ -30,8 +35,8 @@ from pianorbm.common.files import write_bytes_atomic, write_json_atomic
 from pianorbm.model.config import EvaluateConfig
 from pianorbm.model.accuracy import expected_accuracy, frame_accuracy
 from pianorbm.model.bootstrap import bootstrap_interval, per_frame_mean, piece_sums, pooled_ratio
-from pianorbm.model.floors import (PreviousFrameModel, bernoulli_accuracy, bernoulli_nll, copy_previous_accuracy,
-                          previous_frames)
+from pianorbm.model.floors import (PreviousFrameModel, bernoulli_nll, copy_previous_accuracy, previous_frames,
+                                   sampled_accuracy)
 from pianorbm.model.likelihood import CHUNK, frame_nll, frames_and_biases
 from pianorbm.model.run_folder import RunFolderError, load_run_model, read_state, records_of
 from pianorbm.rolls.dataset import split_frames
@@ -45,16 +50,20 @@ PUBLISHED_NLL = {
     "jsb": {"RNN-RBM": 6.27, "RNN-NADE": 5.19},
 }
 PUBLISHED_BERNOULLI = 11.0  # "about 11" for the independent Bernoulli baseline
-PUBLISHED_ACCURACY = {"nottingham": {"RNN-RBM": 0.754}}  # frame-level accuracy, as cited in ../shared/data/README
+# Boulanger-Lewandowski et al. (2012), Table 1's expected frame-level accuracy; protocol not stated.
+PUBLISHED_ACCURACY = {"piano-midi": {"RNN-RBM": 0.2892}, "nottingham": {"RNN-RBM": 0.7540},
+                      "musedata": {"RNN-RBM": 0.3402}, "jsb": {"RNN-RBM": 0.3312}}
 POSITION_SPLIT = 100  # NLL is also reported over frames 1-100 of each piece and over the frames after them
 CONVENTIONS = ("NLL: per frame over the split, first frame included (predicted from the learned initial state), "
                "log Z by AIS (reads low); nll_reverse: log Z by reverse AIS from each true frame (reads high); "
-               "accuracy: expected ACC_t = TP/(TP+FP+FN) per time step over samples of p(v_t | v_<t), "
-               "averaged with every time step weighted equally (a silent frame predicted silent scores 1); "
+               "accuracy: expected ACC_t = TP/(TP+FP+FN) per time step over samples of p(v_t | v_<t) drawn by "
+               "the settings' sampler, averaged with every time step weighted equally (a silent frame predicted "
+               "silent scores 1), beside the per-key Markov floor sampled the same way (over_markov_floor); "
                "accuracy_pooled: Bay et al.'s sum TP / sum (TP+FP+FN) over all frames and samples; "
-               "accuracy_likely_keys: ACC per time step of the keys whose probability given the past is above 1/2 "
-               "(a deterministic prediction, comparable with the copy-previous floor); over_copy_floor: the "
-               "accuracies minus the copy floor's on the same frames, paired bootstrap over pieces; "
+               "accuracy_likely_keys: ACC per time step of the keys whose probability given the past (the average "
+               "of the sampler's conditional means) is above 1/2, a deterministic prediction, beside the "
+               "copy-previous floor (over_copy_floor); differences to a floor: paired bootstrap over pieces; "
+               "published accuracies: protocol not stated; "
                "intervals: 95 % bootstrap over pieces; floors fitted on the train split only")
 
 
@@ -129,11 +138,14 @@ def floor_figures(records_dir: Path, frames: np.ndarray, lengths: list[int], see
     train_frames, train_lengths = split_frames(records_dir, "train")
     previous_model = PreviousFrameModel(train_frames, train_lengths, frequencies)
     copy_accuracy, copy_counts = copy or copy_previous_accuracy(frames, lengths)
-    random_accuracy, random_counts = bernoulli_accuracy(frames, frequencies, seed=seed)
+    random_accuracy, random_counts = sampled_accuracy(frequencies, frames, seed=seed)
+    markov_accuracy, _ = sampled_accuracy(previous_model.probabilities(frames, lengths), frames, seed=seed)
     return {"independent_keys": _figures(bernoulli_nll(frames, frequencies), random_accuracy, random_counts,
                                          lengths, seed),
-            "previous_frame": _figures(previous_model.nll(frames, lengths), copy_accuracy, copy_counts, lengths,
-                                       seed)}
+            "previous_frame": {**_figures(previous_model.nll(frames, lengths), copy_accuracy, copy_counts, lengths,
+                                          seed),
+                               **_named_mean("accuracy_sampled", markov_accuracy, lengths, seed)},
+            "per_frame": {"copy": copy_accuracy, "markov_sampled": markov_accuracy}}
 
 
 def _combined_error(errors: np.ndarray) -> float:
@@ -141,12 +153,10 @@ def _combined_error(errors: np.ndarray) -> float:
     return float(math.sqrt((errors ** 2).sum()) / len(errors))
 
 
-def _over_copy_floor(expected: np.ndarray, likely: np.ndarray, copy: np.ndarray, lengths: list[int],
-                     seed: int) -> dict:
-    """The accuracies minus the copy-previous floor's, frame by frame on the same pieces, with a paired
-    95 % bootstrap interval over pieces: above the floor when the interval is above zero."""
-    return {**_named_mean("accuracy", expected - copy, lengths, seed),
-            **_named_mean("accuracy_likely_keys", likely - copy, lengths, seed)}
+def _over_floor(name: str, accuracy: np.ndarray, floor: np.ndarray, lengths: list[int], seed: int) -> dict:
+    """An accuracy minus a floor's, frame by frame on the same pieces, with a paired 95 % bootstrap
+    interval over pieces: above the floor when the interval is above zero."""
+    return _named_mean(name, accuracy - floor, lengths, seed)
 
 
 def _reverse_figures(reverse_nll: np.ndarray, errors: np.ndarray, nll: np.ndarray, lengths: list[int],
@@ -182,43 +192,86 @@ class FrameScores:
     accuracy: np.ndarray  # expected ACC over samples
     counts: np.ndarray  # (F, 3) TP, FP, FN summed over samples
     likely_accuracy: np.ndarray  # ACC of the keys with p > 1/2
+    swap_rate: np.ndarray | None  # the tempered sampler's accepted share of swaps per neighbouring pair
     copy_accuracy: np.ndarray  # ACC of the copy-previous floor
     copy_counts: np.ndarray  # (F, 3) its TP, FP, FN
 
 
-def score_frames(model, records_dir: Path, config: EvaluateConfig, progress=None) -> FrameScores:
-    """Every frame of the split scored under ``model``: NLL by AIS (and reverse AIS), expected accuracy."""
+def draw_accuracy(model, frames, visible_bias, hidden_bias, previous, config: EvaluateConfig, seed: int) -> dict:
+    """The sampler's figures for frames (at most CHUNK) whose chains start at ``previous``: per-frame
+    expected ACC, (TP, FP, FN), the ACC of the keys with p > 1/2, and the swap rates."""
+    replicas = config.accuracy_replicas if config.accuracy_sampler == "tempered" else 1
+    drawn = expected_accuracy(model.rbm.W, visible_bias, hidden_bias, previous, frames, chains=config.accuracy_chains,
+                              burn_in=config.accuracy_burn_in, samples=config.accuracy_samples, seed=seed,
+                              replicas=replicas)
+    return {"accuracy": drawn["accuracy"], "counts": drawn["counts"],
+            "likely": frame_accuracy(drawn["key_probability"] > 0.5, frames),
+            "swaps": drawn["swap_rate"] * len(frames) if replicas > 1 else None}
+
+
+def _joined(parts: dict, frames: int) -> dict:
+    swaps = parts.pop("swaps")
+    joined = {name: np.concatenate(values) if values and values[0] is not None else None
+              for name, values in parts.items()}
+    joined["swap_rate"] = np.sum(swaps, axis=0) / frames if swaps and swaps[0] is not None else None
+    return joined
+
+
+def score_frames(model, records_dir: Path, config: EvaluateConfig, progress=None, likelihood: bool = True
+                 ) -> FrameScores:
+    """Every frame of the split scored under ``model``: NLL by AIS and reverse AIS (unless
+    ``likelihood`` is False), the accuracies."""
     frames, visible_bias, hidden_bias, lengths, pieces = frames_and_biases(
         model, records_dir, config.split, config.batch_size, max_pieces=config.pieces)
     previous = previous_frames(frames, lengths)
     bar = progress(len(frames)) if progress else None
-    parts = {name: [] for name in ("nll", "errors", "reverse_nll", "reverse_errors", "accuracy", "counts", "likely")}
+    parts = {name: [] for name in ("nll", "errors", "reverse_nll", "reverse_errors", "accuracy", "counts", "likely",
+                                   "swaps")}
     for start in range(0, len(frames), CHUNK):
         v = frames[start:start + CHUNK]
         bv, bh = visible_bias[start:start + CHUNK], hidden_bias[start:start + CHUNK]
-        chunk_nll, error = frame_nll(model, v, bv, bh, config.ais_chains, config.ais_betas, config.seed + start)
-        parts["nll"].append(chunk_nll)
-        parts["errors"].append(error)
-        if config.reverse_ais:
+        if likelihood:
+            chunk_nll, error = frame_nll(model, v, bv, bh, config.ais_chains, config.ais_betas, config.seed + start)
+            parts["nll"].append(chunk_nll)
+            parts["errors"].append(error)
+        if likelihood and config.reverse_ais:
             chunk_nll, error = frame_nll(model, v, bv, bh, config.ais_chains, config.ais_betas, config.seed + start,
                                          reverse=True)
             parts["reverse_nll"].append(chunk_nll)
             parts["reverse_errors"].append(error)
-        chunk_accuracy, chunk_counts, key_probabilities = expected_accuracy(
-            model.rbm.W, bv, bh, previous[start:start + CHUNK], v, chains=config.accuracy_chains,
-            burn_in=config.accuracy_burn_in, samples=config.accuracy_samples, seed=config.seed + start)
-        parts["accuracy"].append(chunk_accuracy)
-        parts["counts"].append(chunk_counts)
-        parts["likely"].append(frame_accuracy(key_probabilities > 0.5, v))
+        for name, values in draw_accuracy(model, v, bv, bh, previous[start:start + CHUNK], config,
+                                          config.seed + start).items():
+            parts[name].append(values)
         if bar is not None:
             bar.update(len(v))
     if bar is not None:
         bar.close()
-    joined = {name: np.concatenate(values) if values else None for name, values in parts.items()}
+    joined = _joined(parts, len(frames))
     copy_accuracy, copy_counts = copy_previous_accuracy(frames, lengths)
-    return FrameScores(copy_accuracy=copy_accuracy, copy_counts=copy_counts, frames=frames, lengths=lengths, pieces=pieces, nll=joined["nll"], nll_errors=joined["errors"],
+    return FrameScores(frames=frames, lengths=lengths, pieces=pieces, nll=joined["nll"], nll_errors=joined["errors"],
                        reverse_nll=joined["reverse_nll"], reverse_errors=joined["reverse_errors"],
-                       accuracy=joined["accuracy"], counts=joined["counts"], likely_accuracy=joined["likely"])
+                       accuracy=joined["accuracy"], counts=joined["counts"], likely_accuracy=joined["likely"],
+                       swap_rate=joined["swap_rate"], copy_accuracy=copy_accuracy, copy_counts=copy_counts)
+
+
+def accuracy_summary(scores: FrameScores, records_dir: Path, seed: int) -> dict:
+    """The accuracies with their intervals, each beside its like-for-like floor, and the floors."""
+    lengths = scores.lengths
+    floors = floor_figures(records_dir, scores.frames, lengths, seed, copy=(scores.copy_accuracy, scores.copy_counts))
+    floor_frames = floors.pop("per_frame")
+    pooled = pooled_ratio(scores.counts[:, 0].astype(np.float64), scores.counts.sum(1).astype(np.float64), lengths,
+                          seed)
+    return {
+        **_named_mean("accuracy", scores.accuracy, lengths, seed),
+        "accuracy_pooled": pooled["mean"], "accuracy_pooled_ci95": pooled["ci95"],
+        # ACC of a deterministic prediction: every key more likely on than off under p(v_t | v_<t)
+        **_named_mean("accuracy_likely_keys", scores.likely_accuracy, lengths, seed),
+        "over_markov_floor": _over_floor("accuracy", scores.accuracy, floor_frames["markov_sampled"], lengths, seed),
+        "over_copy_floor": _over_floor("accuracy_likely_keys", scores.likely_accuracy, floor_frames["copy"], lengths,
+                                       seed),
+        **({"swap_rate": [round(float(rate), 4) for rate in scores.swap_rate]} if scores.swap_rate is not None else {}),
+        "floors": floors,
+    }
 
 
 def summarise(scores: FrameScores, records_dir: Path, info: dict, config: EvaluateConfig) -> dict:
@@ -227,7 +280,7 @@ def summarise(scores: FrameScores, records_dir: Path, info: dict, config: Evalua
     lengths, seed = scores.lengths, config.seed
     offsets = np.cumsum([0] + lengths)
     per_sequence = [scores.nll[a:b].mean() for a, b in zip(offsets[:-1], offsets[1:]) if b > a]
-    floors = floor_figures(records_dir, scores.frames, lengths, seed, copy=(scores.copy_accuracy, scores.copy_counts))
+    accuracies = accuracy_summary(scores, records_dir, seed)
     benchmark = benchmark_name(info)
     return {
         "split": config.split,
@@ -236,18 +289,14 @@ def summarise(scores: FrameScores, records_dir: Path, info: dict, config: Evalua
         "sequences": len(per_sequence),
         "sequences_in_split": info["splits"][config.split].get("examples"),
         **({"pieces_scored": scores.pieces} if config.pieces else {}),
-        **_figures(scores.nll, scores.accuracy, scores.counts, lengths, seed),
-        # ACC of a deterministic prediction: every key more likely on than off under p(v_t | v_<t)
-        **_named_mean("accuracy_likely_keys", scores.likely_accuracy, lengths, seed),
-        "over_copy_floor": _over_copy_floor(scores.accuracy, scores.likely_accuracy, scores.copy_accuracy, lengths,
-                                            seed),
+        **_named_mean("nll", scores.nll, lengths, seed),
+        **accuracies,
         "nll_standard_error": _combined_error(scores.nll_errors),
         "nll_per_sequence": float(np.mean(per_sequence)),
         "nll_by_position": _by_position(scores.nll, lengths, seed),
         **(_reverse_figures(scores.reverse_nll, scores.reverse_errors, scores.nll, lengths, seed)
            if scores.reverse_nll is not None else {}),
-        "floors": floors,
-        "bernoulli_nll": floors["independent_keys"]["nll"],
+        "bernoulli_nll": accuracies["floors"]["independent_keys"]["nll"],
         "benchmark": benchmark,
         "published": PUBLISHED_NLL.get(benchmark or "", {}),
         "published_accuracy": PUBLISHED_ACCURACY.get(benchmark or "", {}),
@@ -281,4 +330,33 @@ def evaluate_run(run_dir: Path, records_dir: Path | None, config: EvaluateConfig
                      accuracy_likely_keys=scores.likely_accuracy, copy_floor_accuracy=scores.copy_accuracy,
                      **({"nll_reverse": scores.reverse_nll} if scores.reverse_nll is not None else {}))
     write_json_atomic(run_dir / f"eval-{config.split}.json", result)
+    return result
+
+
+ACCURACY_KEYS = ("accuracy", "accuracy_ci95", "accuracy_pooled", "accuracy_pooled_ci95", "accuracy_likely_keys",
+                 "accuracy_likely_keys_ci95", "over_markov_floor", "over_copy_floor", "swap_rate", "floors")
+
+
+def rescore_accuracy(run_dir: Path, config: EvaluateConfig) -> dict:
+    """Redraws the accuracies of an existing ``eval-<split>.json`` with ``config``'s sampler settings and
+    keeps its likelihood figures (hours of AIS on a large split): the same frames, checked against the
+    per-frame file. Rewrites both files; ``accuracy_evaluated_on`` dates the new figures."""
+    run_dir = Path(run_dir)
+    path = run_dir / f"eval-{config.split}.json"
+    result = json.loads(path.read_text())
+    records_dir = (run_dir / result["records"]).resolve()
+    kept = dict(np.load(per_frame_path(run_dir, config.split)))
+    settings = {**result["settings"], **{k: v for k, v in asdict(config).items() if k.startswith("accuracy_")}}
+    scored = EvaluateConfig(**{**settings, "pieces": result["settings"].get("pieces")})
+    scores = score_frames(load_run_model(run_dir, scored.weights), records_dir, scored, likelihood=False)
+    if scores.pieces != kept["pieces"].tolist() or scores.lengths != kept["lengths"].tolist():
+        raise EvaluationError(f"{path} was scored on other frames than {records_dir} now holds")
+    result = {**{k: v for k, v in result.items() if k not in ACCURACY_KEYS},
+              **accuracy_summary(scores, records_dir, scored.seed), "settings": asdict(scored),
+              "conventions": CONVENTIONS, "accuracy_evaluated_on": time.strftime("%Y-%m-%d")}
+    result["bernoulli_nll"] = result["floors"]["independent_keys"]["nll"]
+    _write_per_frame(per_frame_path(run_dir, config.split), **{
+        **kept, "accuracy": scores.accuracy, "accuracy_likely_keys": scores.likely_accuracy,
+        "copy_floor_accuracy": scores.copy_accuracy})
+    write_json_atomic(path, result)
     return result

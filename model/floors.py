@@ -50,13 +50,16 @@ class PreviousFrameModel:
         self.turn_on = (on_after_off + 1) / ((~previous).sum(0) + 2)
         self.frequencies = frequencies
 
-    def nll(self, frames: np.ndarray, lengths: list[int]) -> np.ndarray:
-        """NLL of each frame (F, 88) given the frame before it."""
+    def probabilities(self, frames: np.ndarray, lengths: list[int]) -> np.ndarray:
+        """Each key's probability of being on in each frame (F, 88) given the frame before it."""
         previous = previous_frames(frames, lengths)
         p = np.where(previous > 0, self.stay_on, self.turn_on)
-        first = np.cumsum([0] + list(lengths[:-1]))
-        p[first] = self.frequencies
-        log_on, log_off = _log_probability(p)
+        p[np.cumsum([0] + list(lengths[:-1]))] = self.frequencies
+        return p
+
+    def nll(self, frames: np.ndarray, lengths: list[int]) -> np.ndarray:
+        """NLL of each frame (F, 88) given the frame before it."""
+        log_on, log_off = _log_probability(self.probabilities(frames, lengths))
         return -(frames * log_on + (1 - frames) * log_off).sum(axis=1)
 
 
@@ -66,15 +69,18 @@ def copy_previous_accuracy(frames: np.ndarray, lengths: list[int]) -> tuple[np.n
     return frame_accuracy(previous, frames), frame_counts(previous, frames)
 
 
-def bernoulli_accuracy(frames: np.ndarray, frequencies: np.ndarray, draws: int = 64,
-                       seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Expected ACC of each frame under independent keys (F,), estimated from ``draws`` samples per
-    frame, and its expected (TP, FP, FN) (F, 3), exact since counts are linear in the keys."""
+def sampled_accuracy(probabilities: np.ndarray, frames: np.ndarray, draws: int = 64,
+                     seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Expected ACC of each frame (F,) when every key is drawn on independently with its probability
+    (F, 88) or (88,), estimated from ``draws`` samples per frame, and the expected (TP, FP, FN) (F, 3),
+    exact since counts are linear in the keys."""
     rng = np.random.default_rng(seed)
     truth = frames.astype(bool)
+    probabilities = np.broadcast_to(probabilities, frames.shape)
     accuracy = np.zeros(len(frames))
     for _ in range(draws):
-        accuracy += frame_accuracy(rng.random(frames.shape) < frequencies, truth)
+        accuracy += frame_accuracy(rng.random(frames.shape) < probabilities, truth)
     truth = truth.astype(np.float64)
-    counts = np.stack([truth @ frequencies, (1 - truth) @ frequencies, truth @ (1 - frequencies)], axis=1)
+    counts = np.stack([(truth * probabilities).sum(1), ((1 - truth) * probabilities).sum(1),
+                       (truth * (1 - probabilities)).sum(1)], axis=1)
     return accuracy / draws, counts

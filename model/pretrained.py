@@ -50,7 +50,10 @@ def listing() -> str:
     lines = []
     for name, entry in sorted(pretrained_index().items()):
         figures = entry.get("test", {})
-        lines.append(f"pretrained:{name:<14} {entry['description']}; test NLL {figures.get('nll', float('nan')):.2f} "
-                     f"per step (AIS {figures.get('ais', '?')}; see docs/ais-check.md), expected accuracy "
-                     f"{100 * figures.get('accuracy', float('nan')):.1f} %")
+        nan = float("nan")
+        lines.append(f"pretrained:{name:<14} {entry['description']}; test NLL {figures.get('nll', nan):.2f} to "
+                     f"{figures.get('nll_reverse', nan):.2f} per step (AIS and reverse AIS, {figures.get('ais', '?')}; "
+                     f"the NLL lies between), expected accuracy {100 * figures.get('accuracy', nan):.1f} %, keys "
+                     f"with p > 1/2 {100 * figures.get('accuracy_likely_keys', nan):.1f} % (copying the previous "
+                     f"frame: {100 * figures.get('copy_floor', nan):.1f} %)")
     return "\n".join(lines) or "no pretrained models in this installation"

@@ -74,8 +74,8 @@ class BernoulliStreams:
             self.draws += 1
             return tf.random.stateless_uniform(self.shapes[side],
                                                tf.random.experimental.stateless_fold_in(self.seeds[side], self.draws))
-        self.states[side] = xorshift32(self.states[side])
-        return unit_interval(self.states[side])
+        self.states[side], uniform = next_uniform(self.states[side])
+        return uniform
 
     def hidden(self):
         return self._uniform("hidden")
@@ -84,14 +84,36 @@ class BernoulliStreams:
         return self._uniform("visible")
 
 
-def hidden_probability(v, weights, bh, temperature=1.0):
-    """p(h_j = 1 | v) for frames v (N, V): (N, H)."""
-    return tf.sigmoid((tf.matmul(v, weights) + bh) / temperature)
+def next_uniform(state):
+    """Advances xorshift32 streams one step: (new state, uniforms in [0, 1) of the same shape)."""
+    state = xorshift32(state)
+    return state, unit_interval(state)
 
 
-def visible_probability(h, weights, bv, temperature=1.0):
-    """p(v_i = 1 | h) for hidden states h (N, H): (N, V)."""
-    return tf.sigmoid((tf.matmul(h, weights, transpose_b=True) + bv) / temperature)
+def gibbs_step(v, weights, bv, bh, hidden_uniform, visible_uniform, beta=1.0, base_bias=None, clamp=None,
+               hidden_input=None):
+    """One block-Gibbs transition v -> h -> v: the one kernel that training, AIS, accuracy, tempering
+    and generation run. Returns (v', h, mean of v' given h).
+
+    ``beta`` (a scalar or anything that broadcasts against the biases) is the inverse temperature on
+    the path p_beta(v, h) ~ exp(((1 - beta) b0 + beta bv).v + beta (v W h + bh.h)) from independent keys
+    with biases ``base_bias`` b0 (None: zero, so beta = 1 / temperature) to the RBM at beta = 1.
+    The uniforms, (N, H) and (N, V), decide the Bernoulli draws. ``clamp`` (mask, values) holds the
+    visible units where mask is 1 at the given values. ``hidden_input``: v W + bh, when the caller has
+    it already (AIS and tempering need it for their weights)."""
+    if hidden_input is None:
+        hidden_input = tf.matmul(v, weights) + bh
+    h = tf.where(hidden_uniform < tf.sigmoid(beta * hidden_input), 1.0, 0.0)
+    top_down = beta * (tf.matmul(h, weights, transpose_b=True) + bv)
+    if base_bias is not None:
+        top_down += (1.0 - beta) * base_bias
+    mean = tf.sigmoid(top_down)
+    v = tf.where(visible_uniform < mean, 1.0, 0.0)
+    if clamp is not None:
+        mask, values = clamp
+        v = tf.where(mask > 0, values, v)
+        mean = tf.where(mask > 0, values, mean)
+    return v, h, mean
 
 
 @keras.saving.register_keras_serializable(package="pianorbm")
@@ -137,9 +159,7 @@ def _gibbs_chain(v, bv, bh, weights, seed, first_row, k: int, sampler: str, temp
     streams = BernoulliStreams(seed, sampler, tf.shape(bh), tf.shape(bv), first_row)
     first_mean = mean = None
     for _ in range(k):
-        h = tf.where(streams.hidden() < hidden_probability(v, weights, bh, temperature), 1.0, 0.0)
-        mean = visible_probability(h, weights, bv, temperature)
-        v = tf.where(streams.visible() < mean, 1.0, 0.0)
+        v, _, mean = gibbs_step(v, weights, bv, bh, streams.hidden(), streams.visible(), beta=1.0 / temperature)
         if first_mean is None:
             first_mean = mean
     return tf.stop_gradient(v), tf.stop_gradient(mean), tf.stop_gradient(first_mean)

@@ -19,7 +19,7 @@ from pianorbm.common import storage
 from pianorbm.common.files import write_bytes_atomic, write_json_atomic
 from pianorbm.curate.errors import CurationError
 from pianorbm.curate.file_curation import parse_song
-from pianorbm.model.config import DEFAULT_SAMPLE_STEPS, SampleConfig
+from pianorbm.model.config import DEFAULT_SAMPLE_STEPS, SWEEPS_PER_FRAME, SampleConfig
 from pianorbm.model.pretrained import is_pretrained, pretrained_entry
 from pianorbm.model.run_folder import RunFolderError, is_model_file, load_trained
 from pianorbm.rolls.audio import AudioUnavailable, SoundFontError, find_synthesiser, render
@@ -165,9 +165,11 @@ def sample_run(run_dir: Path, out_dir: Path, config: SampleConfig, *, overwrite:
                           "ask for more steps or a shorter --primer-steps")
     threshold = config.threshold if config.threshold is not None else (0.5 if config.mode == "mean" else 0.0)
     started = time.perf_counter()
-    rolls = generate_rolls(model, config.num_outputs, steps, k=config.k, seed=config.seed,
+    sweeps = config.k or SWEEPS_PER_FRAME[config.sampler]
+    rolls = generate_rolls(model, config.num_outputs, steps, k=sweeps, seed=config.seed,
                            temperature=config.temperature, mode=config.mode, threshold=threshold,
-                           top_n=config.top_n, primer=primer, feedback=config.feedback).numpy().astype(bool)
+                           top_n=config.top_n, primer=primer, feedback=config.feedback, sampler=config.sampler,
+                           replicas=config.replicas).numpy().astype(bool)
     seconds = time.perf_counter() - started
     out_dir.mkdir(parents=True, exist_ok=True)
     seconds_per_frame = 60 / (config.qpm * steps_per_quarter) if steps_per_quarter else dt
@@ -194,7 +196,7 @@ def sample_run(run_dir: Path, out_dir: Path, config: SampleConfig, *, overwrite:
         if stale.name not in written and not stale.name.startswith("."):  # left by an earlier, larger request
             stale.unlink()
     summary = {"stage": "sample", "run": str(run_dir) if is_pretrained(run_dir) else storage.relative(run_dir, out_dir),
-               "settings": {**asdict(config), "threshold": threshold},
+               "settings": {**asdict(config), "threshold": threshold, "k": sweeps},
                "steps": steps, "steps_per_quarter": steps_per_quarter, "dt": dt,
                "primer_frames": 0 if primer is None else len(primer), "seconds": round(seconds, 3),
                "outputs": outputs, "reference": reference, "statistics": statistics, "warnings": warnings}

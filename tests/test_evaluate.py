@@ -104,28 +104,30 @@ def test_the_independent_keys_floor_on_jsb_test_uses_the_train_split_only(jsb_re
     assert bernoulli_nll(frames, leaky).mean() == pytest.approx(11.97, abs=0.01)
 
 
-def test_expected_accuracy_is_one_for_the_truth_and_zero_for_silence(jsb_records):
+@pytest.mark.parametrize("replicas", [1, 8])
+def test_expected_accuracy_is_one_for_the_truth_and_zero_for_silence(jsb_records, replicas):
     frames, lengths = split_frames(jsb_records, "test")
     frames = frames[:1000]
     weights = np.zeros((88, 4), np.float32)
     hidden_bias = np.zeros((len(frames), 4), np.float32)
     previous = np.zeros_like(frames)
+    draw = lambda bias, chains, samples: expected_accuracy(  # noqa: E731
+        weights, bias, hidden_bias, previous, frames, chains=chains, burn_in=1, samples=samples, seed=0,
+        replicas=replicas)
     certain = np.where(frames > 0, 30.0, -30.0).astype(np.float32)  # an RBM that puts all mass on the truth
-    truth, counts, truth_keys = expected_accuracy(weights, certain, hidden_bias, previous, frames, chains=2,
-                                                  burn_in=1, samples=3, seed=0)
-    assert truth.tolist() == [1.0] * len(frames) and counts[:, 1:].sum() == 0
-    assert np.array_equal(truth_keys, frames)  # each key's probability, from the draws
-    silent = np.full_like(certain, -30.0)
-    silence, counts, silent_keys = expected_accuracy(weights, silent, hidden_bias, previous, frames, chains=2,
-                                                     burn_in=1, samples=3, seed=0)
+    truth = draw(certain, 2, 3)
+    assert truth["accuracy"].tolist() == [1.0] * len(frames) and truth["counts"][:, 1:].sum() == 0
+    np.testing.assert_allclose(truth["key_probability"], frames, atol=1e-9)  # averaged conditional means
+    assert np.array_equal(truth["draw_frequency"], frames)
+    silence = draw(np.full_like(certain, -30.0), 2, 3)
     sounding = frames.any(1)
-    assert silence[sounding].max() == 0.0 and silence[~sounding].min() == 1.0 and counts[:, 0].sum() == 0
-    assert silent_keys.max() == 0.0
-    half = np.zeros_like(certain)  # every key a fair coin: ACC well below 1, above 0
-    coin, _, coin_keys = expected_accuracy(weights, half, hidden_bias, previous, frames, chains=4, burn_in=1,
-                                           samples=8, seed=0)
-    assert 0.02 < coin.mean() < 0.1
-    assert abs(coin_keys.mean() - 0.5) < 0.01 and coin_keys.min() > 0 and coin_keys.max() < 1
+    assert silence["accuracy"][sounding].max() == 0.0 and silence["accuracy"][~sounding].min() == 1.0
+    assert silence["counts"][:, 0].sum() == 0 and silence["key_probability"].max() < 1e-9
+    coin = draw(np.zeros_like(certain), 4, 8)  # every key a fair coin: ACC well below 1, above 0
+    assert 0.02 < coin["accuracy"].mean() < 0.1
+    np.testing.assert_allclose(coin["key_probability"], 0.5)  # exact: the means, not the draws
+    assert abs(coin["draw_frequency"].mean() - 0.5) < 0.01
+    assert coin["swap_rate"].shape == (replicas - 1,)
 
 
 def test_copy_previous_floor_on_jsb_test(jsb_records):
@@ -199,15 +201,21 @@ def test_evaluation_is_reproducible_after_reload(small_run):
     assert first["nll_reverse_ci95"][0] < first["nll_reverse"] < first["nll_reverse_ci95"][1]
     low, high = first["accuracy_likely_keys_ci95"]
     assert low <= first["accuracy_likely_keys"] <= high
-    copy = first["floors"]["previous_frame"]["accuracy"]
-    over = first["over_copy_floor"]
-    assert over["accuracy"] == pytest.approx(first["accuracy"] - copy, abs=1e-6)
-    assert over["accuracy_likely_keys"] == pytest.approx(first["accuracy_likely_keys"] - copy, abs=1e-6)
-    assert over["accuracy_ci95"][0] <= over["accuracy"] <= over["accuracy_ci95"][1]
-    # sd(a - b) <= sd(a) + sd(b): the paired interval is no wider than the two unpaired ones together (5 % for
+    # each accuracy beside its like-for-like floor, paired over pieces: the mean difference lies in its
+    # interval, which is no wider than the two unpaired ones together (sd(a - b) <= sd(a) + sd(b); 5 % for
     # the bootstrap's quantile noise)
-    widths = [np.diff(figure["accuracy_ci95"])[0] for figure in (over, first, first["floors"]["previous_frame"])]
-    assert widths[0] <= 1.05 * (widths[1] + widths[2])
+    floor = first["floors"]["previous_frame"]
+    for over, mine, theirs in ((first["over_markov_floor"], "accuracy", "accuracy_sampled"),
+                               (first["over_copy_floor"], "accuracy_likely_keys", "accuracy")):
+        name = "accuracy" if mine == "accuracy" else mine
+        assert over[name + "_ci95"][0] <= over[name] <= over[name + "_ci95"][1]
+        widths = [np.diff(figure)[0] for figure in (over[name + "_ci95"], first[mine + "_ci95"],
+                                                     floor[theirs + "_ci95"])]
+        assert widths[0] <= 1.05 * (widths[1] + widths[2])
+    # a barely trained model: its draws lose to the sampled Markov keys, its likely keys to copying
+    assert first["over_markov_floor"]["accuracy_ci95"][1] < 0
+    assert first["over_copy_floor"]["accuracy_likely_keys_ci95"][1] < 0
+    assert floor["accuracy_sampled"] < floor["accuracy"]  # sampling the Markov keys costs against copying
     assert first["nll_bracket_gap"] == pytest.approx(first["nll_reverse"] - first["nll"], abs=1e-9)
     assert -0.05 < first["nll_bracket_gap"] < 1.0  # the bracket holds on a barely trained model
     assert first["nll_by_position"]["frames_1_100"]["frames"] + \
