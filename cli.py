@@ -436,6 +436,9 @@ def evaluate_command(run_dir: Path, records_dir: Path | None, **settings) -> Non
     from pianorbm.model.evaluate import EvaluationError, evaluate_run
     from pianorbm.model.evaluation_table import result_table
 
+    if config.weights == "latest":
+        click.echo("scoring the latest checkpoint's raw weights, not the moving average of the weights that validation "
+                   "chose and best.weights.h5 holds (--weights best)", err=True)
     with _reported(EvaluationError):
         result = evaluate_run(run_dir, records_dir, config, progress=_progress_bar("evaluate", "frame"))
     click.echo(result_table(result))

@@ -125,8 +125,8 @@ class SampleConfig:
     primer_steps: int = setting(16, "Frames of --primer used.", low=1)
     primer_pitches: tuple[int, ...] | None = setting(None, "A first frame of these MIDI pitches, e.g. 60,64,67.",
                                                      parse=parse_pitches, metavar="PITCHES")
-    weights: str = setting("best", "Weights of the run: the best by validation, or the latest checkpoint.",
-                           choices=WEIGHTS)
+    weights: str = setting("best", "Weights of the run: the best by validation (the moving average of the "
+                                   "weights), or the latest checkpoint's raw weights.", choices=WEIGHTS)
     audio: str = setting("flac", "Audio beside each MIDI file, rendered by FluidSynth (none: no audio).",
                          choices=AUDIO_CHOICES)
     soundfont: str | None = setting(None, "General MIDI SoundFont for the audio [$PIANORBM_SOUNDFONT, else the "
@@ -168,8 +168,8 @@ class EvaluateConfig:
     batch_size: int = setting(16, "Sequences per batch when running the conditioner.", low=1)
     pieces: int | None = setting(None, "Evaluate only the first N pieces of the split by name (the same pieces "
                                        "whatever the shard layout), e.g. to afford a long AIS schedule.", low=1)
-    weights: str = setting("best", "Weights of the run: the best by validation, or the latest checkpoint.",
-                           choices=WEIGHTS)
+    weights: str = setting("best", "Weights of the run: the best by validation (the moving average of the "
+                                   "weights), or the latest checkpoint's raw weights.", choices=WEIGHTS)
 
     def __post_init__(self):
         check_settings(self)

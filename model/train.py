@@ -286,8 +286,25 @@ def train(records_dir: Path, run_dir: Path, config: TrainConfig, *, restart: boo
     if not is_chief(strategy):  # another worker of a cluster: trains in step, writes to a copy that is thrown away
         with tempfile.TemporaryDirectory(prefix="pianorbm-worker-") as scratch:
             shutil.copytree(run_dir, Path(scratch) / "run", ignore=shutil.ignore_patterns("logs", "images"))
-            return _train(records_dir, Path(scratch) / "run", config, info, data, state, strategy, log, max_batches)
+            return _train(records_dir, Path(scratch) / "run", config, info, data, state, strategy, log, max_batches,
+                          shared_dir=run_dir)
     return _train(records_dir, run_dir, config, info, data, state, strategy, log, max_batches)
+
+
+def check_same_start(strategy, step: int, run_dir: Path) -> None:
+    """Every worker of a cluster must go on from the same checkpoint, which it can only do when the run
+    folder is one folder they share. Each worker contributes its restored step; they agree when n times
+    the sum of squares equals the square of the sum (equality in Cauchy-Schwarz), which every worker
+    computes alike, so all refuse together rather than one waiting for the others."""
+    from pianorbm.common.quiet import tf
+
+    value = tf.constant([float(step), float(step) ** 2], tf.float64)
+    total = strategy.reduce(tf.distribute.ReduceOp.SUM, strategy.run(lambda: tf.identity(value)), axis=None).numpy()
+    count = strategy.num_replicas_in_sync
+    if abs(count * total[1] - total[0] ** 2) > 0.5:
+        raise TrainingError(f"the workers would go on from different checkpoints (this one from step {step}, the "
+                            f"cluster's mean {total[0] / count:g}): multi-worker training needs {run_dir} to be one "
+                            "folder that every worker shares (the same path on a shared file system)")
 
 
 class Progress:
@@ -482,9 +499,11 @@ class Training:
 
 
 def _train(records_dir: Path, run_dir: Path, config: TrainConfig, info: dict, data: dict, state: dict,
-           strategy, log, max_batches: int | None) -> dict:
+           strategy, log, max_batches: int | None, shared_dir: Path | None = None) -> dict:
     training = Training(records_dir, run_dir, config, info, strategy, log)
     training.restore_or_start(state.get("epoch", 0), data)
+    if config.distribute == "multi-worker":
+        check_same_start(strategy, training.step, shared_dir or run_dir)
     if training.epoch < config.epochs:
         log(f"training a {config.cell} RNN-RBM on {info['splits']['train']['frames']:,} frames from epoch "
             f"{training.epoch + 1} of {config.epochs}; compiling the training step first (seconds to a minute)")

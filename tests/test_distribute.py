@@ -115,3 +115,23 @@ def test_distribution_settings_that_cannot_work_are_refused(jsb_records, tmp_pat
                               "--distribute", "multi-worker"], cwd=REPO, capture_output=True, text=True,
                              env={k: v for k, v in os.environ.items() if k != "TF_CONFIG"})
     assert process.returncode == 1 and process.stderr.startswith("Error: --distribute multi-worker needs TF_CONFIG")
+
+
+def test_a_worker_that_does_not_see_the_chiefs_checkpoint_refuses(jsb_records, tmp_path):
+    from pianorbm.model.config import TrainConfig
+    from pianorbm.model.train import train
+
+    shared = tmp_path / "shared"
+    train(jsb_records, shared, TrainConfig(**SMALL), log=lambda *_: None, max_batches=2)  # a checkpoint to go on from
+    local = tmp_path / "local"  # worker 1 was given a folder of its own: it would start from step 0
+    cluster = {"worker": [f"localhost:{port}" for port in _free_ports(2)]}
+    workers = [_train(jsb_records, run, {**SMALL, "distribute": "multi-worker"},
+                      {"TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})})
+               for index, run in enumerate((shared, local))]
+    outputs = [worker.communicate(timeout=600)[0] for worker in workers]
+    assert [worker.returncode for worker in workers] == [1, 1], outputs
+    assert f"multi-worker training needs {local} to be one folder that every worker shares" in outputs[1]
+    assert f"needs {shared} to be one folder" in outputs[0] and "this one from step 2" in outputs[0]
+    from pianorbm.model.run_folder import read_state
+
+    assert read_state(shared)["step"] == 2  # the chief trained nothing further

@@ -306,3 +306,17 @@ def test_the_validation_nll_scores_frames_spread_over_the_whole_split(small_run,
     assert validation_nll(model, jsb_records, spread) == pytest.approx(expected, abs=1e-3)
     first = bernoulli_nll(frames[:300], frequencies).mean()
     assert abs(first - expected) > 0.01  # the first 300 frames would have given another figure
+
+
+def test_evaluating_the_latest_weights_says_they_are_not_the_average(small_run):
+    from click.testing import CliRunner
+
+    from pianorbm.cli import main
+
+    result = CliRunner().invoke(main, ["evaluate", str(small_run), "--split", "valid", "--weights", "latest",
+                                       "--pieces", "2", "--ais-chains", "2", "--ais-betas", "10",
+                                       "--accuracy-burn-in", "1", "--accuracy-samples", "1", "--no-reverse-ais"])
+    assert result.exit_code == 0, result.output
+    assert "scoring the latest checkpoint's raw weights, not the moving average" in result.output
+    assert json.loads((small_run / "eval-valid.json").read_text())["trained"]["weights_epoch"] == \
+        json.loads((small_run / "state.json").read_text())["epoch"]
