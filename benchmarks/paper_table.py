@@ -348,8 +348,8 @@ def subset_table(results: dict, work: Path, datasets: list[str], cells: list[str
     """The floors and each run on the subset of test pieces an earlier table scored and on the whole split, so
     the subset's difficulty is measured rather than assumed."""
     lines = ["| dataset | model | subset: NLL [95 % CI]; reverse | whole split: NLL [95 % CI]; reverse | "
-             "subset: expected accuracy | whole split: expected accuracy | whole split, minus the copy floor: "
-             "expected; keys with p > 1/2 |", "|---|---|---:|---:|---:|---:|---:|"]
+             "subset: expected accuracy | whole split: expected accuracy | whole split, paired: expected - Markov keys "
+             "sampled; p > 1/2 - copy |", "|---|---|---:|---:|---:|---:|---:|"]
     for dataset in datasets:
         pairs = [(cell, seed, part, results[(dataset, cell, seed)]["eval"]) for cell in cells for seed in seeds
                  if (part := subset_evaluation(work, dataset, cell, seed, results))]
