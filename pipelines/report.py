@@ -216,18 +216,22 @@ def _evaluation_section(run: Path) -> str:
         return _section("evaluation", "Evaluation", _missing("Not evaluated (add an [evaluate] section to the config)."))
     rows = []
     for r in results:
-        named = [(f"this run ({r['split']})", r), ("floor: previous frame (per-key Markov)", r["floors"]["previous_frame"]),
-                 ("floor: independent keys", r["floors"]["independent_keys"])]
-        for name, figure in named:
-            rows.append([name, _with_interval(figure, "nll"), _with_interval(figure, "accuracy", 100, 1, " %"),
-                         _with_interval(figure, "accuracy_pooled", 100, 1, " %"), r["frames"]])
+        previous, independent = r["floors"]["previous_frame"], r["floors"]["independent_keys"]
+        bracket = _with_interval(r, "nll") + (f" to {r['nll_reverse']:.3f} (reverse AIS)" if "nll_reverse" in r else "")
+        rows.append([f"this run ({r['split']})", bracket, _with_interval(r, "accuracy", 100, 1, " %"),
+                     _with_interval(r, "accuracy_likely_keys", 100, 1, " %"), r["frames"]])
+        rows.append(["floor: previous frame (per-key Markov)", _with_interval(previous, "nll") + " (exact)",
+                     _with_interval(previous, "accuracy_sampled", 100, 1, " %") + " (sampled)",
+                     _with_interval(previous, "accuracy", 100, 1, " %") + " (copy)", r["frames"]])
+        rows.append(["floor: independent keys", _with_interval(independent, "nll") + " (exact)",
+                     _with_interval(independent, "accuracy", 100, 1, " %") + " (sampled)", "", r["frames"]])
         for model, nll in r.get("published", {}).items():
             accuracy = r.get("published_accuracy", {}).get(model)
             rows.append([f"{model}, Boulanger-Lewandowski et al. 2012", f"{nll:.2f}",
-                         f"{100 * accuracy:.1f} %" if accuracy else "", "", ""])
+                         f"{100 * accuracy:.2f} % (protocol not stated)" if accuracy else "", "", ""])
     note = escape(results[0].get("conventions", ""))
-    body = (_table(["model", "NLL per time step [95 % CI]", "expected accuracy [95 % CI]", "pooled accuracy (Bay)",
-                    "frames"], rows, {1, 2, 3, 4})
+    body = (_table(["model", "NLL per time step: AIS (reads low) [95 % CI] to reverse AIS (reads high)",
+                    "expected accuracy [95 % CI]", "keys with p > 1/2 [95 % CI]", "frames"], rows, {1, 2, 3, 4})
             + f'<p class="muted">{note}; AIS with {results[0]["settings"]["ais_chains"]} chains x '
               f'{results[0]["settings"]["ais_betas"]} inverse temperatures.</p>')
     return _section("evaluation", "Evaluation", body)
