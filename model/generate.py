@@ -100,7 +100,7 @@ def _generate(model, primer, primer_steps, seed, temperature, threshold, betas, 
         bv, bh = bv / temperature, bh / temperature
         chains = restart(chains, previous, weights, bh)
         v, mean = previous, tf.zeros([num_outputs, visible])
-        for _ in range(k):
+        for _ in tf.range(k):  # a loop in the graph: unrolled, 100 sweeps took XLA a minute to compile
             chains, v, mean, _ = sweep(chains, weights, bv, bh, bv, betas)
         primed = tf.broadcast_to(primer[t], [num_outputs, visible])
         frame = tf.where(t < primer_steps, primed, _emit(mean, v, mode, threshold, top_n))
