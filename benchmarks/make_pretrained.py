@@ -58,7 +58,7 @@ def main() -> None:
         state = json.loads((best / "state.json").read_text())
         evaluation = json.loads((best / "eval-test.json").read_text())
         settings = json.loads((best / "train.json").read_text())
-        path = export_run(best, PRETRAINED_DIR / f"{name}.keras")
+        path = export_run(best, PRETRAINED_DIR / f"{name}.keras", with_records=False)
         data = json.loads((best / "data.json").read_text())
         grid = data["steps_per_quarter"]
         statistics = set_statistics(data_rolls(data, best), 60 / (STATISTICS_QPM * grid))

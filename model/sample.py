@@ -182,7 +182,8 @@ def sample_run(run_dir: Path, out_dir: Path, config: SampleConfig, *, overwrite:
         outputs.append(write_piece(out_dir, name, roll, steps_per_quarter, dt, config, synthesiser, warnings,
                                    title=f"{name} ({config.mode}, seed {config.seed})"))
     # a run folder's records path is relative to it; a model file's is as export wrote it
-    training = data_rolls(data, None if is_model_file(run_dir) or is_pretrained(run_dir) else run_dir)
+    # a shipped model carries its data's statistics, never a path into this machine's folders
+    training = None if is_pretrained(run_dir) else data_rolls(data, None if is_model_file(run_dir) else run_dir)
     shipped = pretrained_entry(str(run_dir)).get("data_statistics") if is_pretrained(run_dir) else None
     statistics = sample_statistics(rolls, training, seconds_per_frame, shipped)
     reference = None
