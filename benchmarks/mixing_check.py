@@ -16,13 +16,14 @@ import argparse
 import os
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-from pianorbm.model.accuracy import expected_accuracy, frame_accuracy  # noqa: E402
+from pianorbm.model.evaluate import draw_accuracy  # noqa: E402
 from pianorbm.model.config import EvaluateConfig  # noqa: E402
 from pianorbm.model.floors import previous_frames  # noqa: E402
 from pianorbm.model.likelihood import CHUNK, frames_and_biases  # noqa: E402
@@ -39,17 +40,11 @@ def chosen_frames(model, records: Path, split: str, count: int, seed: int = 0):
     return frames[chosen], visible_bias[chosen], hidden_bias[chosen], previous[chosen]
 
 
-def draw(model, frames, visible_bias, hidden_bias, start, replicas: int, config: EvaluateConfig, seed: int):
+def draw(model, frames, visible_bias, hidden_bias, start, config: EvaluateConfig, seed: int):
     """Per frame: the expected accuracy and the accuracy of the keys with p > 1/2, from ``start``."""
-    accuracy, likely = [], []
-    for first in range(0, len(frames), CHUNK):
-        part = slice(first, first + CHUNK)
-        drawn = expected_accuracy(model.rbm.W, visible_bias[part], hidden_bias[part], start[part], frames[part],
-                                  chains=config.accuracy_chains, burn_in=config.accuracy_burn_in,
-                                  samples=config.accuracy_samples, seed=seed + first, replicas=replicas)
-        accuracy.append(drawn["accuracy"])
-        likely.append(frame_accuracy(drawn["key_probability"] > 0.5, frames[part]))
-    return np.concatenate(accuracy), np.concatenate(likely)
+    parts = [draw_accuracy(model, frames[i:i + CHUNK], visible_bias[i:i + CHUNK], hidden_bias[i:i + CHUNK],
+                           start[i:i + CHUNK], config, seed + i) for i in range(0, len(frames), CHUNK)]
+    return np.concatenate([p["accuracy"] for p in parts]), np.concatenate([p["likely"] for p in parts])
 
 
 def main() -> int:
@@ -65,19 +60,20 @@ def main() -> int:
     model = load_run_model(args.run)
     frames, visible_bias, hidden_bias, previous = chosen_frames(model, args.records, args.split, args.frames)
     starts = {"previous true frame": previous, "true frame": frames, "silence": np.zeros_like(frames)}
-    samplers = {f"tempered, {config.accuracy_replicas} replicas": config.accuracy_replicas, "gibbs": 1}
+    samplers = {f"tempered, {config.accuracy_replicas} replicas": config,
+                "gibbs": replace(config, accuracy_sampler="gibbs")}
     sweeps = config.accuracy_burn_in + config.accuracy_samples
     rows, default = [], []
     print(f"{args.run.name}: {len(frames)} {args.split} frames, {config.accuracy_chains} chains x "
           f"({config.accuracy_burn_in} + {config.accuracy_samples}) sweeps per frame", flush=True)
-    for name, replicas in samplers.items():
+    for name, sampler_config in samplers.items():
         for seed, (start_name, start) in enumerate(starts.items()):
             began = time.monotonic()
-            accuracy, likely = draw(model, frames, visible_bias, hidden_bias, start, replicas, config, 1000 * seed)
+            accuracy, likely = draw(model, frames, visible_bias, hidden_bias, start, sampler_config, 1000 * seed)
             rows.append((name, start_name, accuracy.mean(), likely.mean(), time.monotonic() - began))
             print(f"| {name} | {start_name} | {100 * accuracy.mean():.2f} % | {100 * likely.mean():.2f} % | "
                   f"{rows[-1][-1]:.0f} s |", flush=True)
-            if replicas == config.accuracy_replicas:
+            if sampler_config is config:
                 default.append(accuracy)
     means = [a.mean() for a in default]
     spread = max(means) - min(means)

@@ -42,7 +42,7 @@ def pooled_accuracy(tp: float, fp: float, fn: float) -> float:
 
 
 def expected_accuracy(weights, visible_bias, hidden_bias, start, truth, *, chains: int, burn_in: int,
-                      samples: int, seed: int, replicas: int = 1, swap_rounds: int = 1) -> dict:
+                      samples: int, seed: int, replicas: int = 1) -> dict:
     """Per frame, from ``chains`` chains of ``burn_in`` + ``samples`` sweeps (model.tempering; one replica
     is plain Gibbs sampling): "accuracy", the expected ACC under its RBM (F,); "counts", the summed
     (TP, FP, FN) of the draws (F, 3); "key_probability", each key's probability given the past, the
@@ -53,13 +53,12 @@ def expected_accuracy(weights, visible_bias, hidden_bias, start, truth, *, chain
     visible_bias = tile(visible_bias)
     acc, tp, fp, fn, keys_on, means, swaps = _tempered_statistics(
         tf.convert_to_tensor(weights), visible_bias, tile(hidden_bias), visible_bias, tf.constant(ladder(replicas)),
-        tile(start), tile(truth), tf.constant([seed, 104729], tf.int64), tf.constant(burn_in), tf.constant(samples),
-        swap_rounds=swap_rounds)
+        tile(start), tile(truth), tf.constant([seed, 104729], tf.int64), tf.constant(burn_in), tf.constant(samples))
     frames = len(truth)
     per_frame = lambda x: x.numpy().reshape(chains, frames).sum(0)  # noqa: E731
     draws = chains * samples
     per_key = lambda x: x.numpy().reshape(chains, frames, -1).sum(0) / draws  # noqa: E731
-    proposals = max(frames * chains * (burn_in + samples) * swap_rounds // 2, 1)
+    proposals = max(frames * chains * (burn_in + samples) // 2, 1)
     return {"accuracy": per_frame(acc) / draws, "counts": np.stack([per_frame(tp), per_frame(fp), per_frame(fn)], 1),
             "key_probability": per_key(means), "draw_frequency": per_key(keys_on),
             "swap_rate": swaps.numpy()[:-1] / proposals}

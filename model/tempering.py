@@ -78,7 +78,7 @@ def _shift(x, offset: int):
     return tf.concat([x[:, :1], x[:, :-1]], axis=1)
 
 
-def sweep(state: TemperedState, weights, bv, bh, base_bias, betas, swap_rounds: int = 1):
+def sweep(state: TemperedState, weights, bv, bh, base_bias, betas):
     """One Gibbs step of every replica, then swaps of neighbours. ``bv``, ``base_bias`` (N, V), ``bh``
     (N, H), ``betas`` (K,). Returns (new state, the top replica's v and its mean given h (N, V) before
     the swaps, the swaps accepted (N, K) on the pairs' lower replicas)."""
@@ -96,27 +96,27 @@ def sweep(state: TemperedState, weights, bv, bh, base_bias, betas, swap_rounds: 
     own = tf.reshape(betas, [1, replicas])
     up, down = _shift(own, 1), _shift(own, -1)
     swap_stream, accepted = state.swap_stream, tf.zeros(tf.shape(v)[:2])
-    for round_ in range(swap_rounds if replicas > 1 else 0):
-        up_gain = _log_weight(v, hidden_input, towards, up) - _log_weight(v, hidden_input, towards, own)
-        down_gain = _log_weight(v, hidden_input, towards, own) - _log_weight(v, hidden_input, towards, down)
+    if replicas > 1:
+        at_own = _log_weight(v, hidden_input, towards, own)
+        up_gain = _log_weight(v, hidden_input, towards, up) - at_own
+        down_gain = at_own - _log_weight(v, hidden_input, towards, down)
         delta = up_gain - _shift(down_gain, 1)  # for the pair (k, k + 1), at k
         swap_stream, swap_uniform = next_uniform(swap_stream)
-        parity = (state.sweep * swap_rounds + round_) % 2
-        lower = tf.logical_and(tf.range(replicas) % 2 == parity, tf.range(replicas) < replicas - 1)
+        lower = tf.logical_and(tf.range(replicas) % 2 == state.sweep % 2, tf.range(replicas) < replicas - 1)
         accept_low = tf.logical_and(lower[None, :], tf.math.log(swap_uniform + 1e-12) < delta)
         accept_high = tf.logical_and(_shift(accept_low, -1), (tf.range(replicas) > 0)[None, :])
         take_up, take_down = accept_low[..., None], accept_high[..., None]
         v = tf.where(take_up, _shift(v, 1), tf.where(take_down, _shift(v, -1), v))
         hidden_input = tf.where(take_up, _shift(hidden_input, 1), tf.where(take_down, _shift(hidden_input, -1),
                                                                             hidden_input))
-        accepted += tf.cast(accept_low, tf.float32)
+        accepted = tf.cast(accept_low, tf.float32)
     new_state = TemperedState(v, hidden_input, hidden_stream, visible_stream, swap_stream,
                               state.sweep + 1)
     return new_state, top_v, top_mean, accepted
 
 
 @tf.function(jit_compile=True)
-def _tempered_statistics(weights, bv, bh, base_bias, betas, start, truth, seed, burn_in, samples, swap_rounds: int):
+def _tempered_statistics(weights, bv, bh, base_bias, betas, start, truth, seed, burn_in, samples):
     """Per chain, over ``samples`` sweeps after ``burn_in``: the summed ACC of the top replica's draws
     against ``truth`` (N, V), their summed TP, FP, FN, the summed draws and the summed conditional
     means (N, V); and the swap rate of each neighbouring pair (K,)."""
@@ -126,7 +126,7 @@ def _tempered_statistics(weights, bv, bh, base_bias, betas, start, truth, seed, 
     zeros = tf.zeros(tf.shape(truth)[:1])
 
     def body(step, state, acc, tp, fp, fn, keys_on, means, swaps):
-        state, v, mean, accepted = sweep(state, weights, bv, bh, base_bias, betas, swap_rounds)
+        state, v, mean, accepted = sweep(state, weights, bv, bh, base_bias, betas)
         count = tf.cast(step >= burn_in, tf.float32)
         hits = tf.reduce_sum(v * truth, -1)
         false_pos = tf.reduce_sum(v * (1 - truth), -1)
