@@ -74,12 +74,9 @@ def _progress_bar(description: str, unit: str = "file"):
     if Output.quiet:
         return None
 
-    def make(total: int, stage: str = description):
-        from tqdm import tqdm
+    from pianorbm.common.progress import progress_factory
 
-        return tqdm(total=total, desc=stage, unit=unit, dynamic_ncols=True, file=sys.stderr)
-
-    return make
+    return progress_factory(description, unit)
 
 
 def _import_tensorflow() -> None:

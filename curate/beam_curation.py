@@ -2,8 +2,9 @@
 
 List the inputs -> examine each file (curate.file_curation.examine_file, isolated in each
 worker) -> group the kept files by content hash, the first path in sorted order keeps its clean
-copy, the others become duplicates of it -> rows as sharded JSON lines -> one manifest and
-``curation.json``, written by the command as a local run writes them. With the DirectRunner the
+copy, the others become duplicates of it -> rows as sharded JSON lines -> near-duplicates grouped
+from the rows' sketches (curate.curation.mark_near_duplicates, where the command runs) -> one
+manifest and ``curation.json``, written by the command as a local run writes them. With the DirectRunner the
 result equals a local run's: the same manifest rows and the same clean bytes (tested). Every run
 examines every file (a local rerun resumes from the journal this writes; an engine retries failed
 work itself).
@@ -17,7 +18,7 @@ from pathlib import Path
 from pianorbm.common import storage
 from pianorbm.curate.config import CurateConfig
 from pianorbm.curate.curation import (CurationResult, CurationSetupError, check_paths, failure_row, find_inputs,
-                             remove_stale, write_outputs)
+                                      mark_near_duplicates, remove_stale, write_outputs)
 from pianorbm.curate.file_curation import DUPLICATE, KEPT, examine_file
 from pianorbm.common.isolation import Failure
 from pianorbm.curate.scores import clean_relpath
@@ -85,6 +86,8 @@ def curate_with_beam(src, dst, config: CurateConfig, *, runner: str, beam_option
     missing = [path for path in inputs if path not in rows]
     if missing:
         raise RuntimeError(f"the Beam pipeline returned no row for {len(missing)} inputs (first: {missing[0]})")
+    dropped = mark_near_duplicates(rows, config)
+    storage.delete([storage.join(dst, clean_relpath(path)) for path in dropped])
     if not storage.is_url(dst):
         remove_stale(Path(dst), {clean_relpath(path) for path, row in rows.items() if row["status"] == KEPT})
     frame, manifest_path = write_outputs(src, dst, [rows[path] for path in inputs], config, manifest_format)

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from pianorbm.common.settings import SettingsError, check_settings, setting
 
 MIDI_SUFFIXES = (".mid", ".midi", ".kar")
-RESULTS_VERSION = 3  # bump when per-file results change, so that resumed runs redo every file
+RESULTS_VERSION = 4  # bump when per-file results change, so that resumed runs redo every file
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,16 @@ class CurateConfig:
     max_seconds: float = setting(1800.0, "Longest kept material.", low=0)
     max_out_of_range: float = setting(0.02, "Largest fraction of kept notes outside MIDI 21-108.", low=0, high=1)
     max_file_mb: float = setting(16.0, "Larger files are rejected unread.", low=0, low_open=True)
+    near_duplicates: str = setting("group", "Files whose parts play mostly the same notes (up to a time shift, a tempo or "
+                                            "resolution change, an octave): group (kept, marked in the manifest, and "
+                                            "build-records keeps a group in one split), drop (only each group's first "
+                                            "file is kept) or keep (not looked for).",
+                                   choices=("group", "drop", "keep"))
+    near_duplicate_transposed: bool = setting(False, "Near-duplicates may also be transposed copies (parts compared by "
+                                                     "their intervals rather than their pitch classes).")
+    near_duplicate_threshold: float = setting(0.3, "Smallest estimated Jaccard similarity of two parts' 8-note "
+                                                   "shingles that makes their files near-duplicates.",
+                                              low=0, high=1, low_open=True)
     timeout: float = setting(30.0, "Seconds allowed to read and check one file (in a worker process).", low=0.1)
     memory_mb: int = setting(2048, "Memory each worker may allocate (0: no limit).", low=0)
 
@@ -51,7 +61,9 @@ class CurateConfig:
         return asdict(self)
 
     def fingerprint(self) -> str:
-        """Identifies the settings that change per-file results (not the resource limits)."""
-        decisive = {k: v for k, v in self.to_dict().items() if k not in ("timeout", "memory_mb")}
+        """Identifies the settings that change per-file results (not the resource limits, nor how
+        near-duplicates are grouped, which is redone from the journalled sketches)."""
+        decisive = {k: v for k, v in self.to_dict().items()
+                    if k not in ("timeout", "memory_mb", "near_duplicates", "near_duplicate_threshold")}
         decisive["results_version"] = RESULTS_VERSION
         return hashlib.sha256(json.dumps(decisive, sort_keys=True).encode()).hexdigest()[:16]

@@ -1,4 +1,5 @@
-"""Curate a folder: walk it, fan files out to isolated workers, dedup, write the manifest.
+"""Curate a folder: walk it, fan files out to isolated workers, dedup, group near-duplicates, write
+the manifest.
 
 The run is resumable: each finished file is journalled at once, and a rerun on the same SRC and DST
 skips every file whose size, modification time and settings match its journal row (and whose
@@ -26,6 +27,7 @@ from pianorbm.common.isolation import Failure, IsolatedPool
 from pianorbm.common.journal import appending
 from pianorbm.curate.manifest import (JOURNAL_NAME, MANIFEST_NAMES, SUMMARY_NAME, read_journal, rows_to_frame,
                              write_manifest)
+from pianorbm.curate.near_duplicates import decode_signature, group_files
 from pianorbm.curate.scores import clean_relpath
 
 FAILURE_REASONS = {"timeout": "timeout", "crash": "parser_crash", "memory": "memory_limit", "error": "internal_error"}
@@ -107,6 +109,33 @@ def _dedup(rows: dict[str, dict]) -> tuple[list[str], dict[str, str]]:
     return revive, duplicate_of
 
 
+def mark_near_duplicates(rows: dict[str, dict], config: CurateConfig) -> list[str]:
+    """Groups the kept files that are near-duplicates (curate.near_duplicates) and writes the group
+    into their rows: ``near_duplicate_of`` is the group's first path, ``near_duplicate_group`` its
+    number (1, 2, ... in the order of first paths). With ``drop`` every member but the first becomes
+    a duplicate of it; returns those paths, whose clean copies must go."""
+    for row in rows.values():
+        row.pop("near_duplicate_of", None)
+        row.pop("near_duplicate_group", None)
+    if config.near_duplicates == "keep":
+        return []
+    kept = sorted(path for path, row in rows.items() if row["status"] == KEPT)
+    firsts = group_files([decode_signature(rows[path].get("near_duplicate_signature")) for path in kept],
+                         config.near_duplicate_threshold)
+    members: dict[int, list[str]] = {}
+    for path, first in zip(kept, firsts):
+        members.setdefault(int(first), []).append(path)
+    groups = sorted(paths for paths in members.values() if len(paths) > 1)
+    dropped = []
+    for number, paths in enumerate(groups, start=1):
+        for path in paths:
+            rows[path].update(near_duplicate_of=paths[0], near_duplicate_group=number)
+            if config.near_duplicates == "drop" and path != paths[0]:
+                rows[path].update(status=DUPLICATE, reason="near_duplicate", duplicate_of=paths[0])
+                dropped.append(path)
+    return dropped
+
+
 def remove_stale(dst: Path, keep: set[str]) -> None:
     for folder, _, files in os.walk(dst):
         for name in files:
@@ -162,6 +191,7 @@ def curate_folder(src: Path, dst: Path, config: CurateConfig, *, jobs: int | Non
     for path, primary in duplicate_of.items():
         rows[path].update(status=DUPLICATE, reason="duplicate", duplicate_of=primary)
         (dst / clean_relpath(path)).unlink(missing_ok=True)
+    mark_near_duplicates(rows, config)
     kept = {clean_relpath(path) for path, row in rows.items() if row["status"] == KEPT}
     remove_stale(dst, kept)
     frame, manifest_path = write_outputs(src, dst, [rows[path] for path in inputs], config, manifest_format)
@@ -186,6 +216,8 @@ def write_outputs(src, dst, rows: list[dict], config: CurateConfig, manifest_for
         "files": len(frame),
         "counts": {status: int(n) for status, n in frame.status.value_counts().sort_index().items()},
         "reasons": {f"{status}/{reason}": int(n) for (status, reason), n in counts.items()},
+        "near_duplicate_groups": int(frame.near_duplicate_group.nunique()),
+        "files_in_near_duplicate_groups": int(frame.near_duplicate_group.notna().sum()),
     }
     storage.write_bytes(storage.join(dst, SUMMARY_NAME), (json.dumps(summary, indent=2) + "\n").encode())
     return frame, manifest_path

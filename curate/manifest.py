@@ -20,14 +20,15 @@ SUMMARY_NAME = "curation.json"
 MANIFEST_NAMES = {"csv": "manifest.csv", "parquet": "manifest.parquet"}
 
 COLUMNS = [
-    "path", "status", "reason", "duplicate_of", "detail", "sha256", "content_hash", "bytes", "parser",
+    "path", "status", "reason", "duplicate_of", "near_duplicate_of", "near_duplicate_group", "detail", "sha256",
+    "content_hash", "bytes", "parser",
     "evidence", "non_piano_parts", "ticks_per_beat", "tracks", "track_names", "channels", "programs",
     "programs_explicit", "notes", "piano_notes", "kept_notes", "drum_notes", "duration_s",
     "duration_beats", "tempo_changes", "time_signature_changes", "pitch_min", "pitch_max",
     "polyphony_mean", "polyphony_max", "unterminated_notes", "zero_length_notes", "warnings",
     "mtime_ns", "config",
 ]
-_INTEGER_COLUMNS = ["bytes", "ticks_per_beat", "tracks", "notes", "piano_notes", "kept_notes", "drum_notes",
+_INTEGER_COLUMNS = ["near_duplicate_group", "bytes", "ticks_per_beat", "tracks", "notes", "piano_notes", "kept_notes", "drum_notes",
                     "tempo_changes", "time_signature_changes", "pitch_min", "pitch_max", "polyphony_max",
                     "unterminated_notes", "zero_length_notes", "mtime_ns"]
 
@@ -69,7 +70,7 @@ def read_manifest(folder) -> pd.DataFrame:
         if storage.exists(path):
             data = io.BytesIO(storage.read_bytes(path))
             return pd.read_parquet(data) if fmt == "parquet" else \
-                pd.read_csv(data, dtype={"path": str, "duplicate_of": str})
+                pd.read_csv(data, dtype={"path": str, "duplicate_of": str, "near_duplicate_of": str})
     raise FileNotFoundError(f"{folder} has no manifest.csv or manifest.parquet: run `pianorbm curate` first")
 
 

@@ -1,7 +1,8 @@
 """``pianorbm build-records --runner NAME``: roll a curated folder and write its shards on Apache Beam.
 
 Each clean file is rolled by the local build's own function (rolls.pieces.roll_clean_file,
-isolated in each worker); a piece's split comes from its content hash and an example's shard from
+isolated in each worker); a piece's split comes from its content hash (its near-duplicate
+group's, when it is in one) and an example's shard from
 a hash of its name, so no worker needs to see the others; each shard is written by the worker
 that holds its examples, in the order a local build writes them. The command then writes
 ``dataset.json`` as a local build does, so the records equal a local build's (tested).
@@ -14,7 +15,7 @@ import numpy as np
 from pianorbm.common import storage
 from pianorbm.common.beam import (batched, beam_pipeline, clear_lines, import_beam, isolated_calls, pipeline_options, read_lines,
                                     write_lines)
-from pianorbm.rolls.pieces import (ROLL_MEMORY_MB, ROLL_TIMEOUT_S, Piece, assign_split, dropped_reason, piece_summary,
+from pianorbm.rolls.pieces import (ROLL_MEMORY_MB, ROLL_TIMEOUT_S, Piece, dropped_reason, piece_summary, place_piece,
                               roll_clean_file, shard_count, shard_of, transpositions)
 from pianorbm.rolls.records import SPLITS, encode_example, shard_name, write_shard
 from pianorbm.rolls.records_config import RecordsConfig
@@ -22,7 +23,7 @@ from pianorbm.rolls.records_config import RecordsConfig
 WORK_PREFIX = ".beam-records/out"
 
 
-def _examples(args_and_outcome, config: RecordsConfig):
+def _examples(args_and_outcome, config: RecordsConfig, groups: dict):
     """One rolled file -> ('dropped', reason) or its examples and summary, tagged for the next steps."""
     _, outcome = args_and_outcome
     reason = dropped_reason(outcome)
@@ -31,7 +32,7 @@ def _examples(args_and_outcome, config: RecordsConfig):
         return
     piece = Piece(outcome["name"], np.asarray(outcome["cells"]), outcome["num_frames"], outcome["split_key"],
                   outcome["sha256"], outcome["key"], outcome["shift"], counts=outcome["counts"])
-    piece.split = assign_split(piece.split_key, config.split)
+    place_piece(piece, groups, config.split)
     examples = 0
     for shift, cells in transpositions(piece, config.transpose):
         if cells is None:
@@ -55,10 +56,10 @@ def _write(group, out_dir: str):
     return {"kind": "shard", **entry, "split": split, "index": index, "count": count}
 
 
-def roll_and_write_with_beam(clean_dir, out_dir, files: list[tuple[str, str]], config: RecordsConfig, *,
-                             runner: str, beam_options: tuple[str, ...] = (), jobs: int | None = None):
-    """Rolls ``files`` ((path, sha256) of kept files) and writes every shard; returns the pieces'
-    summaries, the shard entries and the dropped counts, as the local build makes them."""
+def roll_and_write_with_beam(clean_dir, out_dir, files: list[tuple[str, str]], groups: dict,
+                             config: RecordsConfig, *, runner: str, beam_options: tuple[str, ...] = (), jobs: int | None = None):
+    """Rolls ``files`` ((path, sha256) of kept files; ``groups`` as rolls.pieces.place_piece takes
+    them) and writes every shard; returns the pieces' summaries, the shard entries and the dropped counts, as the local build makes them."""
     options = pipeline_options(runner, beam_options, jobs)
     beam = import_beam()
     work = storage.join(out_dir, WORK_PREFIX)
@@ -68,7 +69,7 @@ def roll_and_write_with_beam(clean_dir, out_dir, files: list[tuple[str, str]], c
                   | "list files" >> beam.Create([(str(clean_dir), path, sha, config) for path, sha in files])
                   | batched(beam, "files")
                   | "roll" >> beam.ParDo(isolated_calls(roll_clean_file, ROLL_TIMEOUT_S, ROLL_MEMORY_MB))
-                  | "examples" >> beam.FlatMap(_examples, config))
+                  | "examples" >> beam.FlatMap(_examples, config, groups))
         examples, facts = rolled | "example?" >> beam.Partition(lambda item, _: 0 if isinstance(item, tuple) else 1, 2)
         counts = (examples
                   | "split of" >> beam.Map(lambda example: (example[1], 1))

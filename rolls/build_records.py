@@ -1,6 +1,7 @@
 """build-records: a curated folder (or a benchmark pickle) becomes sharded piano-roll TFRecords.
 
-Splits are decided by the piece, not the file, and shards by the example (see rolls.pieces),
+Splits are decided by the piece, not the file, and a group of near-duplicates (curate's manifest)
+goes to one split whole; shards are decided by the example (see rolls.pieces),
 so the assignment never depends on the order or number of files or workers. Transposition augmentation is applied to the train split only. A rerun with the same inputs and
 settings finds ``dataset.json`` up to date and does nothing; anything else rebuilds every shard,
 each written atomically, with ``dataset.json`` written last.
@@ -23,7 +24,7 @@ from pianorbm.common.isolation import IsolatedPool
 from pianorbm.curate.manifest import read_manifest
 from pianorbm.rolls.keys import estimate_key
 from pianorbm.rolls.pianoroll import HIGHEST_PITCH, KEYS, LOWEST_PITCH
-from pianorbm.rolls.pieces import (ROLL_MEMORY_MB, ROLL_TIMEOUT_S, Piece, assign_split, dropped_reason, piece_summary,
+from pianorbm.rolls.pieces import (ROLL_MEMORY_MB, ROLL_TIMEOUT_S, Piece, dropped_reason, piece_summary, place_piece,
                               roll_clean_file, shard_count, shard_of, cells_split_key, transpositions)
 from pianorbm.rolls.records import DATASET_INFO, FORMAT_VERSION, SPLITS, encode_example, shard_name, write_shard
 from pianorbm.rolls.records_config import DEFAULT_STEPS_PER_QUARTER, RecordsConfig
@@ -42,8 +43,10 @@ def _fingerprint(config: RecordsConfig, source: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _clean_source(clean_dir) -> tuple[dict, list[tuple[str, str]]]:
-    """The curated folder's description for the fingerprint, and its kept (path, sha256) pairs."""
+def _clean_source(clean_dir) -> tuple[dict, list[tuple[str, str]], dict[str, tuple[str, str]]]:
+    """The curated folder's description for the fingerprint, its kept (path, sha256) pairs, and the
+    near-duplicate group of each grouped path: (the group's first path, the split key every member
+    takes: that file's content hash)."""
     try:
         manifest = read_manifest(clean_dir)
     except FileNotFoundError as err:
@@ -52,14 +55,20 @@ def _clean_source(clean_dir) -> tuple[dict, list[tuple[str, str]]]:
     if kept.empty:
         raise BuildError(f"the curated corpus in {clean_dir} keeps no file: nothing to build records from")
     files = list(zip(kept.path, kept.sha256))
-    source = {"kind": "curated", "path": str(clean_dir) if storage.is_url(clean_dir) else str(Path(clean_dir).resolve()),
-              "inputs_sha256": hashlib.sha256("".join(f"{p}\t{s}\n" for p, s in files).encode()).hexdigest(),
-              "files": len(files)}
-    return source, files
+    groups = {}
+    if "near_duplicate_of" in kept:
+        content = dict(zip(kept.path, kept.content_hash))
+        groups = {path: (first, content[first]) for path, first in zip(kept.path, kept.near_duplicate_of)
+                  if isinstance(first, str) and first in content}
+    listing = "".join(f"{p}\t{s}\t{groups.get(p, ('',))[0]}\n" for p, s in files)
+    where = str(clean_dir) if storage.is_url(clean_dir) else str(Path(clean_dir).resolve())
+    source = {"kind": "curated", "path": where, "inputs_sha256": hashlib.sha256(listing.encode()).hexdigest(), "files": len(files),
+              "near_duplicate_groups": len({first for first, _ in groups.values()})}
+    return source, files, groups
 
 
-def _pieces_from_clean(clean_dir: Path, files: list, config: RecordsConfig, jobs: int | None,
-                       progress) -> tuple[list, dict]:
+def _pieces_from_clean(clean_dir: Path, files: list, groups: dict, config: RecordsConfig,
+                       jobs: int | None, progress) -> tuple[list, dict]:
     tasks = [(str(clean_dir), path, sha, config) for path, sha in files]
     bar = progress(len(tasks)) if progress else None
     pieces, dropped = [], {}
@@ -73,7 +82,7 @@ def _pieces_from_clean(clean_dir: Path, files: list, config: RecordsConfig, jobs
             continue
         piece = Piece(outcome["name"], outcome["cells"], outcome["num_frames"], outcome["split_key"],
                       outcome["sha256"], outcome["key"], outcome["shift"], counts=outcome["counts"])
-        piece.split = assign_split(piece.split_key, config.split)
+        place_piece(piece, groups, config.split)
         pieces.append(piece)
     if bar is not None:
         bar.close()
@@ -152,7 +161,8 @@ def dataset_info(config: RecordsConfig, fingerprint: str, source: dict, summarie
         "splits": splits,
         "pitch_histograms": {split: histogram.tolist() for split, histogram in histograms.items()},
         "dropped": {**dropped, **{k: v for k, v in counts.items() if v}},
-        "pieces": [{k: s[k] for k in ("piece", "sha256", "split", "frames", "key", "key_shift")} for s in summaries],
+        "pieces": [{k: s[k] for k in ("piece", "sha256", "split", "frames", "key", "key_shift", "near_duplicate_of")}
+                   for s in summaries],
         "seconds": round(seconds, 2),
     }
 
@@ -203,7 +213,7 @@ def build_records(out_dir: Path, config: RecordsConfig, *, clean_dir: Path | Non
         pieces, dropped, source = _pieces_from_pickle(Path(pickle_path))
         files = []
     else:
-        source, files = _clean_source(clean_dir)
+        source, files, groups = _clean_source(clean_dir)
 
     fingerprint = _fingerprint(config, source)
     source = {**source, "path": storage.relative(source["path"], out_dir)}
@@ -217,12 +227,12 @@ def build_records(out_dir: Path, config: RecordsConfig, *, clean_dir: Path | Non
     if runner:
         from pianorbm.rolls.beam_records import roll_and_write_with_beam
 
-        summaries, shards, dropped = roll_and_write_with_beam(clean_dir, out_dir, files, config, runner=runner,
+        summaries, shards, dropped = roll_and_write_with_beam(clean_dir, out_dir, files, groups, config, runner=runner,
                                                               beam_options=beam_options, jobs=jobs)
         _check_splits(summaries, fractions, dropped)
     else:
         if clean_dir is not None:
-            pieces, dropped = _pieces_from_clean(clean_dir, files, config, jobs, progress)
+            pieces, dropped = _pieces_from_clean(clean_dir, files, groups, config, jobs, progress)
         _check_splits([{"split": p.split} for p in pieces], fractions, dropped)  # before any shard is written
         summaries, shards = _write_local(pieces, out_dir, config, dropped)
     if not storage.is_url(out_dir):

@@ -40,6 +40,7 @@ class Piece:
     shift: int = 0  # key-normalising transposition applied
     split: str = ""
     counts: dict = field(default_factory=dict)
+    near_duplicate_of: str = ""  # the first path of the piece's near-duplicate group, if it is in one
 
 
 ONSET_RESOLUTION = 48  # split keys round onsets to 1/48 of a quarter note, finer than any grid
@@ -113,6 +114,13 @@ def assign_split(split_key_hex: str, fractions) -> str:
     return SPLITS[min(int(np.searchsorted(bounds, position, side="right")), 2)]
 
 
+def place_piece(piece: Piece, groups: dict[str, tuple[str, str]], fractions) -> None:
+    """Sets a piece's split: a grouped piece takes its group's key (``groups``: path -> (first path,
+    key)), so near-duplicates never straddle splits; any other piece its own content's key."""
+    piece.near_duplicate_of, key = groups.get(piece.name, ("", piece.split_key))
+    piece.split = assign_split(key, fractions)
+
+
 def dropped_reason(outcome) -> str | None:
     """Why a rolled file gives no piece (a worker failure or a length rule), or None."""
     if isinstance(outcome, Failure):
@@ -131,6 +139,7 @@ def piece_summary(piece: Piece, examples: int) -> dict:
     """What dataset.json needs of one piece, without its cells."""
     return {"piece": piece.name, "sha256": piece.sha256, "split": piece.split, "frames": piece.num_frames,
             "key": piece.key, "key_shift": piece.shift, "examples": examples, "counts": piece.counts,
+            "near_duplicate_of": piece.near_duplicate_of,
             "histogram": np.bincount(piece.cells % KEYS, minlength=KEYS).tolist()}
 
 

@@ -1,0 +1,178 @@
+"""Near-duplicates: files whose parts play mostly the same notes, found without comparing every pair.
+
+Features. Each part of a file (its notes of one track and channel, drums left out) and its
+skyline (the highest note of each onset) becomes a sequence of pitches in onset order. Its
+shingles are the n-grams of that sequence as pitch classes (octave-shifted parts match), or with
+``transposed`` as intervals mod 12 (transposed copies match too). No time enters a shingle, so a
+shift by any fraction of a beat, a tempo or a resolution change leaves them as they are.
+
+Sketch. Each part keeps a one-permutation MinHash of its shingle set: one 64-bit hash per shingle,
+``BINS`` bins, the smallest hash per bin stored as 16 bits (0 marks an empty bin). The share of
+equal bins estimates the Jaccard similarity of two parts.
+
+Grouping. Locality-sensitive hashing: parts whose bins agree on a whole band of ``BAND_ROWS`` bins
+are candidates; a candidate pair whose estimated similarity reaches the threshold links the two
+files, and linked files form groups (union-find). The work grows with files x bands plus the
+candidates, never with all pairs.
+"""
+
+from __future__ import annotations
+
+import base64
+
+import numpy as np
+
+NGRAM = 8  # pitch classes per shingle
+BINS = 128
+BAND_ROWS = 3  # a band is 3 bins of 16 bits, an exact key; 42 bands
+MIN_SHINGLES = 32  # parts with fewer distinct shingles say too little to compare
+MAX_PARTS = 12  # the parts with most shingles are kept
+DEFAULT_THRESHOLD = 0.3
+CHECKS_PER_BUCKET = 4  # each member of a bucket is checked against this many members before it
+EMPTY = 0
+ONSET_GRID = 8  # onsets are compared on a grid of 1/8 beat
+
+def _mix(values: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser: a well-spread 64-bit hash of each value."""
+    with np.errstate(over="ignore"):
+        z = values.astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return z ^ (z >> np.uint64(31))
+
+
+def part_sequences(pitch: np.ndarray, onset_beats: np.ndarray, part: np.ndarray) -> list[np.ndarray]:
+    """The pitch sequence of each part and of the skyline: notes by onset on a grid of
+    1/``ONSET_GRID`` beat, then by pitch; a note of the pitch just played less than a grid step
+    before in the part is left out (a doubled or echoed note)."""
+    onset = np.asarray(onset_beats, np.float64)
+    pitch, part = np.asarray(pitch).astype(np.int64), np.asarray(part).astype(np.int64)
+    order = np.lexsort((onset, pitch, part))
+    pitch, onset, part = pitch[order], onset[order], part[order]
+    echo = (part[1:] == part[:-1]) & (pitch[1:] == pitch[:-1]) & (onset[1:] - onset[:-1] < 1 / ONSET_GRID)
+    keep = np.concatenate([[True], ~echo]) if len(pitch) else np.zeros(0, bool)
+    pitch, part = pitch[keep], part[keep]
+    grid = np.floor(onset[keep] * ONSET_GRID + 0.5).astype(np.int64)
+    order = np.lexsort((pitch, grid, part))
+    pitch, grid, part = pitch[order], grid[order], part[order]
+    starts = np.flatnonzero(np.concatenate([[True], part[1:] != part[:-1]])) if len(part) else np.zeros(0, int)
+    sequences = np.split(pitch, starts[1:]) if len(starts) else []
+    top = np.lexsort((-pitch, grid))
+    first = np.concatenate([[True], grid[top][1:] != grid[top][:-1]]) if len(top) else np.zeros(0, bool)
+    return [*sequences, pitch[top][first]]
+
+
+def shingles(sequence: np.ndarray, transposed: bool = False) -> np.ndarray:
+    """Distinct n-gram codes of one pitch sequence (pitch classes, or intervals mod 12)."""
+    values = sequence.astype(np.int64)
+    symbols = np.diff(values) % 12 if transposed else values % 12
+    n = NGRAM - 1 if transposed else NGRAM
+    if len(symbols) < n:
+        return np.zeros(0, np.int64)
+    codes = np.zeros(len(symbols) - n + 1, np.int64)
+    for k in range(n):
+        codes = codes * 12 + symbols[k:len(symbols) - n + 1 + k]
+    return np.unique(codes)
+
+
+def sketch(codes: np.ndarray) -> np.ndarray:
+    """One-permutation MinHash of a set of shingle codes: ``BINS`` values of 16 bits, 0 if empty."""
+    hashes = _mix(codes)
+    bins = (hashes >> np.uint64(57)).astype(np.int64)  # top 7 bits: the bin
+    keys = np.sort((bins.astype(np.uint64) << np.uint64(57)) | (hashes & np.uint64((1 << 57) - 1)))
+    first = np.concatenate([[True], (keys[1:] >> np.uint64(57)) != (keys[:-1] >> np.uint64(57))])
+    out = np.zeros(BINS, np.uint16)
+    minima = keys[first]
+    out[(minima >> np.uint64(57)).astype(np.int64)] = (_mix(minima) % np.uint64(65535) + np.uint64(1)).astype(np.uint16)
+    return out
+
+
+def file_signature(pitch, onset_beats, part, transposed: bool = False) -> np.ndarray:
+    """(parts, BINS) uint16 sketches of a file's comparable parts (maybe none)."""
+    sets = [shingles(sequence, transposed) for sequence in part_sequences(
+        np.asarray(pitch), np.asarray(onset_beats, np.float64), np.asarray(part))]
+    sets = sorted((s for s in sets if len(s) >= MIN_SHINGLES), key=len, reverse=True)[:MAX_PARTS]
+    return np.stack([sketch(s) for s in sets]) if sets else np.zeros((0, BINS), np.uint16)
+
+
+def encode_signature(signature: np.ndarray) -> str:
+    return base64.b64encode(signature.astype("<u2").tobytes()).decode("ascii")
+
+
+def decode_signature(text) -> np.ndarray:
+    if not isinstance(text, str) or not text:
+        return np.zeros((0, BINS), np.uint16)
+    return np.frombuffer(base64.b64decode(text), "<u2").reshape(-1, BINS).astype(np.uint16)
+
+
+class _UnionFind:
+    def __init__(self, n: int):
+        self.parent = np.arange(n)
+
+    def find(self, i: int) -> int:
+        root = i
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[i] != root:
+            self.parent[i], i = root, self.parent[i]
+        return root
+
+    def union(self, i: int, j: int) -> None:
+        a, b = self.find(i), self.find(j)
+        if a != b:
+            self.parent[max(a, b)] = min(a, b)  # the root is the group's smallest index
+
+
+def candidate_pairs(parts: np.ndarray, owner: np.ndarray) -> np.ndarray:
+    """(M, 2) distinct pairs of part indices whose sketches agree on a whole band, of different files.
+
+    Within a bucket (parts of one band key) each part is paired with the ``CHECKS_PER_BUCKET``
+    before it, so a bucket of m parts costs O(m), not O(m^2); any link of the bucket still joins it.
+    """
+    found = []
+    for band in range(BINS // BAND_ROWS):
+        columns = parts[:, band * BAND_ROWS:(band + 1) * BAND_ROWS]
+        full = np.flatnonzero((columns != EMPTY).all(axis=1))  # a band with an empty bin proves nothing
+        keys = np.zeros(len(full), np.uint64)
+        for r in range(BAND_ROWS):
+            keys = (keys << np.uint64(16)) | columns[full, r].astype(np.uint64)
+        order = np.argsort(keys, kind="stable")
+        keys, members = keys[order], full[order]
+        for lag in range(1, CHECKS_PER_BUCKET + 1):
+            same = keys[lag:] == keys[:-lag]
+            if not same.any():
+                break
+            found.append(np.stack([members[:-lag][same], members[lag:][same]], axis=1))
+    if not found:
+        return np.zeros((0, 2), np.int64)
+    pairs = np.sort(np.concatenate(found), axis=1)
+    pairs = pairs[owner[pairs[:, 0]] != owner[pairs[:, 1]]]
+    return np.unique(pairs, axis=0)
+
+
+def pair_similarity(parts: np.ndarray, pairs: np.ndarray, chunk: int = 65536) -> np.ndarray:
+    """Estimated Jaccard similarity of each pair of parts: the share of equal bins among those where
+    either part has a value."""
+    out = np.zeros(len(pairs))
+    for start in range(0, len(pairs), chunk):
+        a, b = parts[pairs[start:start + chunk, 0]], parts[pairs[start:start + chunk, 1]]
+        either = ((a != EMPTY) | (b != EMPTY)).sum(axis=1)
+        out[start:start + chunk] = ((a == b) & (a != EMPTY)).sum(axis=1) / np.maximum(either, 1)
+    return out
+
+
+def group_files(signatures: list[np.ndarray], threshold: float = DEFAULT_THRESHOLD) -> np.ndarray:
+    """The group of each file: the index of its group's first file (itself when alone).
+
+    ``signatures[i]`` is file i's (parts, BINS) array. Files are linked when some part of one and
+    some part of the other agree on a band and are estimated at least ``threshold`` similar.
+    """
+    found = _UnionFind(len(signatures))
+    counts = np.array([len(s) for s in signatures], dtype=np.int64)
+    if counts.sum():
+        parts = np.concatenate([s for s in signatures if len(s)])
+        owner = np.repeat(np.arange(len(signatures)), counts)
+        pairs = candidate_pairs(parts, owner)
+        for p, q in pairs[pair_similarity(parts, pairs) >= threshold]:
+            found.union(int(owner[p]), int(owner[q]))
+    return np.array([found.find(i) for i in range(len(signatures))])
