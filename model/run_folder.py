@@ -106,8 +106,8 @@ def read_history(run_dir: Path) -> list[dict]:
 
 
 def write_history(run_dir: Path, history: list[dict]) -> None:
-    columns = list(history[0]) if history else []
-    rows = [",".join(columns)] + [",".join(str(row[c]) for c in columns) for row in history]
+    columns = list(dict.fromkeys(name for row in history for name in row))  # older rows lack newer columns
+    rows = [",".join(columns)] + [",".join(str(row.get(c, "")) for c in columns) for row in history]
     write_text_atomic(Path(run_dir) / "history.csv", "\n".join(rows) + "\n")
 
 

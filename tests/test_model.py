@@ -185,9 +185,15 @@ def weights_of(run_dir):
 
 
 def test_training_lowers_the_monitor_on_jsb(jsb_records, tmp_path):
+    lines = []
     state = train(jsb_records, tmp_path / "run", TrainConfig(**{**TINY, "epochs": 4, "hidden": 64, "k": 5,
-                                                                  "learning_rate": 3e-3}), log=lambda *_: None)
+                                                                  "learning_rate": 3e-3}), log=lines.append)
     history = read_history(tmp_path / "run")
+    seconds = json.loads((tmp_path / "run" / "train.json").read_text())["seconds"]
+    assert seconds["compile"] > 0 and seconds["train"] > 0 and seconds["validate"] > 0
+    assert history[0]["compile_seconds"] > max(row["compile_seconds"] for row in history[1:])  # shapes compile once
+    assert abs(seconds["compile"] + seconds["train"] - sum(row["seconds"] for row in history)) < 0.5
+    assert lines[-1].startswith("wall time ") and "compiling" in lines[-1] and "validating" in lines[-1]
     assert "history" not in json.loads((tmp_path / "run" / "state.json").read_text())  # one copy: history.csv
     assert len(history) == 4 and state["finished"] == "completed"
     assert history[-1]["val_monitor"] < history[0]["val_monitor"] - 0.3
