@@ -62,8 +62,10 @@ class CurateConfig:
 
     def fingerprint(self) -> str:
         """Identifies the settings that change per-file results (not the resource limits, nor how
-        near-duplicates are grouped, which is redone from the journalled sketches)."""
+        near-duplicates are grouped, which is redone from the journalled sketches; only whether files
+        are sketched at all)."""
         decisive = {k: v for k, v in self.to_dict().items()
                     if k not in ("timeout", "memory_mb", "near_duplicates", "near_duplicate_threshold")}
+        decisive["sketched"] = self.near_duplicates != "keep"
         decisive["results_version"] = RESULTS_VERSION
         return hashlib.sha256(json.dumps(decisive, sort_keys=True).encode()).hexdigest()[:16]

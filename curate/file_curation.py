@@ -121,7 +121,8 @@ def examine_file(src_root: str, relpath: str, config: CurateConfig, parser: str 
     except CurationError as err:
         return {**row, "status": REJECTED, "reason": err.reason, "detail": str(err)}, None
     row["content_hash"] = content_hash(kept, song.ticks_per_beat)
-    row["near_duplicate_signature"] = encode_signature(file_signature(
-        kept.pitch, kept.onset / song.ticks_per_beat, kept.track.astype(np.int64) * 16 + kept.channel,
-        config.near_duplicate_transposed))
+    if config.near_duplicates != "keep":
+        row["near_duplicate_signature"] = encode_signature(file_signature(
+            kept.pitch, kept.onset / song.ticks_per_beat, kept.track.astype(np.int64) * 16 + kept.channel,
+            config.near_duplicate_transposed))
     return {**row, "status": KEPT, "reason": reason}, clean

@@ -60,7 +60,7 @@ class TrainConfig:
     validation: str = setting("reverse", "How the validation NLL that keeps the best weights and stops training is "
                                          "estimated: reverse: reverse AIS, 2 chains x 16,000 temperatures, on 500 "
                                          "frames spread over the valid split (reads high, by an amount that barely "
-                                         "moves as the model sharpens; ~25 s here), about every 400,000 training "
+                                         "moves as the model sharpens; ~18 s here), about every 800,000 training "
                                          "frames; quick: AIS, 8 x 100, on the first 2,500 frames, about every 50,000 "
                                          "(the earlier recipe; reads lower and lower as the model sharpens, so on "
                                          "sharp models it never stops).", choices=("reverse", "quick"))
@@ -68,7 +68,9 @@ class TrainConfig:
         None, "Epochs between validation NLLs [by --validation]; they pick the best weights and drive early "
               "stopping (0: never; then the reconstruction monitor does, every epoch).", low=0)
     seed: int = setting(0, "Random seed (weights, data order, Gibbs chains).")
-    patience: int = setting(10, "Stop after this many validations without a better figure (0: never).", low=0)
+    patience: int = setting(5, "Stop after this many validations without a better figure (0: never); with the "
+                               "default schedule about 4 million training frames (why 5: docs/validation-schedule.md).",
+                            low=0)
     checkpoint_every: int = setting(100, "Batches between checkpoints (one is always taken per epoch; 0: per epoch "
                                          "only).", low=0)
     image_every: int = setting(5, "Epochs between sample pictures (0: none).", low=0)
