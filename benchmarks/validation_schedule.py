@@ -1,14 +1,21 @@
-"""What would a sparser validation schedule have selected? Run by hand:
+"""Does the present validation schedule select what the earlier one did? Run by hand:
 
-    python benchmarks/validation_schedule.py [RUN_DIR ...] [--every 2] [--patience 5] [--out docs/validation-schedule.md]
+    python benchmarks/validation_schedule.py OLD_RUN EVERY_EPOCH_RUN [--noise 0.0187] [--out docs/validation-schedule.md]
 
-Validation never changes training (it scores the averaged weights with its own fixed seed), so a run's
-history.csv holds, epoch for epoch, what any schedule that validates on a subset of its validated
-epochs would have seen. For each run (default: every run under results/paper-runs) this replays the
-run's own schedule (every validation, its patience) and a sparser one (every --every-th validation,
---patience), and prints for both: the epoch training stops, the best epoch and its validation NLL,
-and how far the sparser one's selection is from the run's own. The noise to hold it against is the
-estimator's own: the spread of one model's validation NLL over AIS seeds (docs/validation-cost.md).
+OLD_RUN was trained with the earlier schedule (reverse AIS on 500 validation frames about every
+400,000 training frames, patience 10). EVERY_EPOCH_RUN is the same training (same records, cell and
+seed) with the present estimator measured after every epoch (``--validation-nll-every 1 --patience
+0``, the present --validation-frames). Validation never changes training (it scores the averaged
+weights with its own fixed seed; the two histories' training columns are checked to be equal), so:
+- the earlier selection is OLD_RUN's own (replayed from its history, checked against its state.json);
+- the present one is replayed from EVERY_EPOCH_RUN's history: its estimator on the epochs the
+  present default schedule validates, stopping after the present default patience;
+- the present selection is then scored by the earlier estimator, read from OLD_RUN's history at that
+  epoch, and compared with the earlier selection's figure. The noise to hold the difference against
+  is the earlier estimator's own: the spread of one model's figure over AIS seeds (--noise,
+  docs/validation-cost.md).
+Where the time goes under each schedule comes from the histories' seconds (training per epoch, and
+EVERY_EPOCH_RUN's validation seconds per validation).
 """
 
 from __future__ import annotations
@@ -20,63 +27,102 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchmarks_common import write_report  # noqa: E402
 
+from pianorbm.model.config import TrainConfig  # noqa: E402
+from pianorbm.model.likelihood import VALIDATION_NLL  # noqa: E402
 from pianorbm.model.run_folder import read_history  # noqa: E402
+from pianorbm.model.train import validation_interval  # noqa: E402
+from pianorbm.rolls.records import load_info  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
+TRAINING_COLUMNS = ("step", "cost", "monitor")
 
 
-def replay(validated: list[tuple[int, float]], every: int, patience: int) -> dict:
-    """(epoch, NLL) of each validation -> where the schedule that keeps every ``every``-th stops and what it keeps."""
-    kept = validated[every - 1::every]
-    best, best_epoch, stale, stop = math.inf, 0, 0, kept[-1][0] if kept else 0
-    for epoch, nll in kept:
+def replay(validated: list[tuple[int, float]], patience: int) -> dict:
+    """Where a schedule validating at these (epoch, NLL) points stops, and what it keeps."""
+    best, best_epoch, stale, stop = math.inf, 0, 0, validated[-1][0] if validated else 0
+    for epoch, nll in validated:
         if nll < best:
             best, best_epoch, stale = nll, epoch, 0
         else:
             stale += 1
-            if stale >= patience:
+            if patience and stale >= patience:
                 stop = epoch
                 break
-    return {"stop": stop, "best_epoch": best_epoch, "best": best, "validations": sum(e <= stop for e, _ in kept)}
+    return {"stop": stop, "best_epoch": best_epoch, "best": best}
+
+
+def measured(history: list[dict], column: str) -> list[tuple[int, float]]:
+    return [(int(row["epoch"]), float(row[column])) for row in history if isinstance(row.get(column), (int, float))]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("runs", nargs="*", type=Path)
-    parser.add_argument("--every", type=int, default=2)
-    parser.add_argument("--patience", type=int, default=5)
+    parser.add_argument("old_run", type=Path)
+    parser.add_argument("every_epoch_run", type=Path)
+    parser.add_argument("--noise", type=float, default=0.0187, help="SD of the earlier estimator over AIS seeds.")
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "validation-schedule.md")
     args = parser.parse_args()
-    runs = args.runs or sorted(p for p in (REPO / "results" / "paper-runs").iterdir() if (p / "history.csv").exists())
 
-    lines = ["# Validation schedule: the runs' own against a sparser one", "",
-             f"Replayed by `python benchmarks/validation_schedule.py --every {args.every} --patience {args.patience}` "
-             f"on {time.strftime('%Y-%m-%d')} from each run's history.csv (validation does not change training, so "
-             "the replay is what the sparser schedule would have seen).", "",
-             "| run | own: validations, stop, best epoch, best NLL | sparser: validations, stop, best epoch, best NLL "
-             "| sparser minus own | epochs saved |", "|---|---|---|---:|---:|"]
-    worst = 0.0
-    for run in runs:
-        history = read_history(run)
-        validated = [(int(row["epoch"]), float(row["val_nll"])) for row in history
-                     if isinstance(row.get("val_nll"), (int, float))]
-        if not validated:
-            continue
-        state = json.loads((run / "state.json").read_text())
-        own_patience = json.loads((run / "train.json").read_text()).get("patience", 10)
-        own = replay(validated, 1, own_patience)
-        sparse = replay(validated, args.every, args.patience)
-        if own["best_epoch"] != state.get("best_epoch"):
-            print(f"{run.name}: the replay's best epoch {own['best_epoch']} is not the run's {state.get('best_epoch')}")
-        worst = max(worst, sparse["best"] - own["best"])
-        lines.append(f"| {run.name} | {own['validations']}, {own['stop']}, {own['best_epoch']}, {own['best']:.4f} | "
-                     f"{sparse['validations']}, {sparse['stop']}, {sparse['best_epoch']}, {sparse['best']:.4f} | "
-                     f"{sparse['best'] - own['best']:+.4f} | {own['stop'] - sparse['stop']} |")
-    lines += ["", f"Largest loss of the sparser schedule: {worst:+.4f} nats per frame."]
+    old, new = read_history(args.old_run), read_history(args.every_epoch_run)
+    shared = min(len(old), len(new))
+    same = all(old[i][c] == new[i][c] for i in range(shared) for c in TRAINING_COLUMNS)
+    if not same:
+        raise SystemExit("the two runs did not train alike: this comparison needs the same training")
+    old_state = json.loads((args.old_run / "state.json").read_text())
+    old_patience = json.loads((args.old_run / "train.json").read_text()).get("patience", 10)
+    earlier = replay(measured(old, "val_nll"), old_patience)
+    if earlier["best_epoch"] != old_state.get("best_epoch"):
+        print(f"note: the replay's best epoch {earlier['best_epoch']} is not the run's {old_state.get('best_epoch')}")
+
+    data = json.loads((args.every_epoch_run / "data.json").read_text())
+    info = load_info((args.every_epoch_run / data["records"]).resolve())
+    defaults = TrainConfig()
+    every = validation_interval(defaults, info)
+    present_points = [(e, v) for e, v in measured(new, "val_nll") if e % every == 0]
+    present = replay(present_points, defaults.patience)
+    if present["stop"] == present_points[-1][0] and present["stop"] == len(new):
+        print("note: the every-epoch run ended before the present schedule would have stopped")
+    old_figure = dict(measured(old, "val_nll"))
+    scored = old_figure.get(present["best_epoch"])
+
+    def seconds(history, column, epochs):
+        return [float(row[column]) for row in history if int(row["epoch"]) in epochs
+                and isinstance(row.get(column), (int, float))]
+
+    train_per_epoch = float(np.median([float(r["seconds"]) for r in new[1:]]))
+    validation_seconds = float(np.median(seconds(new, "validate_seconds", set(range(2, len(new) + 1)))))
+    train_frames = info["splits"]["train"].get("example_frames") or info["splits"]["train"]["frames"]
+    earlier_every = max(1, round(400_000 / train_frames))  # the earlier schedule's rule
+
+    present_estimator = VALIDATION_NLL[defaults.validation]
+    lines = ["# Validation schedule: the earlier one against the present default, on one training", "",
+             f"Measured by `python benchmarks/validation_schedule.py {args.old_run.name} "
+             f"{args.every_epoch_run.name}` on {time.strftime('%Y-%m-%d')}. The two runs trained alike "
+             f"(step, cost and monitor equal at each of {shared} shared epochs), so each schedule's choice is "
+             "read from the histories as it would have been made.", "",
+             "| schedule | estimator | validates every | patience | stops at epoch | best epoch | its NLL by the "
+             "earlier estimator |", "|---|---|---:|---:|---:|---:|---:|",
+             f"| earlier (the run's own) | reverse AIS, 2 x 16,000, 500 frames | {earlier_every} epochs | "
+             f"{old_patience} | {earlier['stop']} | {earlier['best_epoch']} | {earlier['best']:.4f} |",
+             f"| present default | {present_estimator.describe()} | {every} epochs | {defaults.patience} | "
+             f"{present['stop']} | {present['best_epoch']} | "
+             + (f"{scored:.4f}" if scored is not None else "not measured at that epoch") + " |", ""]
+    if scored is not None:
+        gap = scored - earlier["best"]
+        lines.append(f"The present selection reads {gap:+.4f} nats per frame against the earlier one by the earlier "
+                     f"estimator, whose own spread over AIS seeds is {args.noise:.4f} (docs/validation-cost.md): "
+                     f"{abs(gap) / args.noise:.1f} of it.")
+    share = validation_seconds / (every * train_per_epoch + validation_seconds)
+    lines += ["", f"Time: training {train_per_epoch:.1f} s per epoch (median of {args.every_epoch_run.name}); one "
+                  f"present validation (valid-split pass, NLL, best weights, logs) {validation_seconds:.1f} s (median); "
+                  f"so the present default spends {100 * share:.0f} % of its wall time validating (compiling aside), "
+                  f"and trains {present['stop']} epochs against {earlier['stop']}."]
     write_report(lines, args.out)
 
 

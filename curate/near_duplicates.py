@@ -63,7 +63,7 @@ def part_sequences(pitch: np.ndarray, onset_beats: np.ndarray, part: np.ndarray)
 
 
 def shingles(sequence: np.ndarray, transposed: bool = False) -> np.ndarray:
-    """Distinct n-gram codes of one pitch sequence (pitch classes, or intervals mod 12)."""
+    """The n-gram codes of one pitch sequence (pitch classes, or intervals mod 12), repeats included."""
     values = sequence.astype(np.int64)
     symbols = np.diff(values) % 12 if transposed else values % 12
     n = NGRAM - 1 if transposed else NGRAM
@@ -72,27 +72,28 @@ def shingles(sequence: np.ndarray, transposed: bool = False) -> np.ndarray:
     codes = np.zeros(len(symbols) - n + 1, np.int64)
     for k in range(n):
         codes = codes * 12 + symbols[k:len(symbols) - n + 1 + k]
-    return np.unique(codes)
+    return codes
 
 
-def sketch(codes: np.ndarray) -> np.ndarray:
-    """One-permutation MinHash of a set of shingle codes: ``BINS`` values of 16 bits, 0 if empty."""
-    hashes = _mix(codes)
-    bins = (hashes >> np.uint64(57)).astype(np.int64)  # top 7 bits: the bin
-    keys = np.sort((bins.astype(np.uint64) << np.uint64(57)) | (hashes & np.uint64((1 << 57) - 1)))
-    first = np.concatenate([[True], (keys[1:] >> np.uint64(57)) != (keys[:-1] >> np.uint64(57))])
+def sketch(codes: np.ndarray) -> tuple[np.ndarray, int]:
+    """One-permutation MinHash of the set of shingle codes: ``BINS`` values of 16 bits (0: empty bin),
+    the bin being a hash's top 7 bits; and how many distinct codes there are."""
+    hashes = np.sort(_mix(codes))
+    distinct = int((hashes[1:] != hashes[:-1]).sum()) + 1 if len(hashes) else 0
+    bins = (hashes >> np.uint64(57)).astype(np.int64)
+    first = np.concatenate([[True], bins[1:] != bins[:-1]]) if len(bins) else np.zeros(0, bool)
     out = np.zeros(BINS, np.uint16)
-    minima = keys[first]
-    out[(minima >> np.uint64(57)).astype(np.int64)] = (_mix(minima) % np.uint64(65535) + np.uint64(1)).astype(np.uint16)
-    return out
+    out[bins[first]] = (_mix(hashes[first]) % np.uint64(65535) + np.uint64(1)).astype(np.uint16)
+    return out, distinct
 
 
 def file_signature(pitch, onset_beats, part, transposed: bool = False) -> np.ndarray:
-    """(parts, BINS) uint16 sketches of a file's comparable parts (maybe none)."""
-    sets = [shingles(sequence, transposed) for sequence in part_sequences(
+    """(parts, BINS) uint16 sketches of a file's comparable parts (maybe none): those with at least
+    ``MIN_SHINGLES`` distinct shingles, the ``MAX_PARTS`` with most."""
+    sketches = [sketch(shingles(sequence, transposed)) for sequence in part_sequences(
         np.asarray(pitch), np.asarray(onset_beats, np.float64), np.asarray(part))]
-    sets = sorted((s for s in sets if len(s) >= MIN_SHINGLES), key=len, reverse=True)[:MAX_PARTS]
-    return np.stack([sketch(s) for s in sets]) if sets else np.zeros((0, BINS), np.uint16)
+    kept = sorted((s for s in sketches if s[1] >= MIN_SHINGLES), key=lambda s: s[1], reverse=True)[:MAX_PARTS]
+    return np.stack([values for values, _ in kept]) if kept else np.zeros((0, BINS), np.uint16)
 
 
 def encode_signature(signature: np.ndarray) -> str:

@@ -58,18 +58,20 @@ class TrainConfig:
     pretrain_epochs: int = setting(0, "Epochs of CD on the RBM alone (frames as independent) before the whole model "
                                       "trains.", low=0)
     validation: str = setting("reverse", "How the validation NLL that keeps the best weights and stops training is "
-                                         "estimated: reverse: reverse AIS, 2 chains x 16,000 temperatures, on 500 "
+                                         "estimated: reverse: reverse AIS, 2 chains x 16,000 temperatures, on 125 "
                                          "frames spread over the valid split (reads high, by an amount that barely "
-                                         "moves as the model sharpens; ~18 s here), about every 800,000 training "
+                                         "moves as the model sharpens; ~6 s here), about every 1,500,000 training "
                                          "frames; quick: AIS, 8 x 100, on the first 2,500 frames, about every 50,000 "
                                          "(the earlier recipe; reads lower and lower as the model sharpens, so on "
                                          "sharp models it never stops).", choices=("reverse", "quick"))
+    validation_frames: int | None = setting(None, "Validation frames the validation NLL scores [by --validation: 125 "
+                                                  "for reverse, 2,500 for quick].", low=1)
     validation_nll_every: int | None = setting(
         None, "Epochs between validation NLLs [by --validation]; they pick the best weights and drive early "
               "stopping (0: never; then the reconstruction monitor does, every epoch).", low=0)
     seed: int = setting(0, "Random seed (weights, data order, Gibbs chains).")
-    patience: int = setting(5, "Stop after this many validations without a better figure (0: never); with the "
-                               "default schedule about 4 million training frames (why 5: docs/validation-schedule.md).",
+    patience: int = setting(3, "Stop after this many validations without a better figure (0: never); with the "
+                               "default schedule about 4.5 million training frames (why: docs/validation-schedule.md).",
                             low=0)
     checkpoint_every: int = setting(100, "Batches between checkpoints (one is always taken per epoch; 0: per epoch "
                                          "only).", low=0)

@@ -23,6 +23,7 @@ import math
 import shutil
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from pianorbm.common.files import write_bytes_atomic, write_json_atomic
@@ -38,7 +39,10 @@ from pianorbm.rolls.records import RecordsError, key_frequencies, load_info
 EXTENDABLE = {"epochs", "patience", "checkpoint_every", "image_every", "distribute"}
 # what runs trained before a setting existed did, so that resuming one is refused rather than changed
 BEFORE_THEY_EXISTED = {"batching": "windows", "dropout": 0.0, "validation": "quick", "lr_halve_after": 0,
-                       "weight_average_frames": 0}
+                       "weight_average_frames": 0, "validation_frames": None}
+
+
+VALIDATION_PASS_FRAMES = 50_000  # the valid split's cost and monitor are logged from at most this many frames
 
 
 class TrainingError(Exception):
@@ -80,6 +84,10 @@ def describe_wall_time(seconds: dict[str, float]) -> str:
              for name, value in zip(("compiling", "training", "validating"),
                                     (seconds["compile"], seconds["train"], seconds["validate"]))]
     return f"wall time {length(whole)}: " + ", ".join(parts)
+
+
+def _rounded(value):
+    return round(value, 5) if _measured(value) else ""
 
 
 def _measured(value) -> bool:
@@ -249,8 +257,13 @@ class PieceTrainer:
                 yield self.replicas.run(rolls, lengths, self.train.chunks), int(lengths.sum())
 
     def validation(self) -> dict:
+        """Cost and monitor on the valid split's pieces in their fixed order, up to
+        ``VALIDATION_PASS_FRAMES`` frames."""
+        frames = 0
         for rows in self.valid.epoch(self.config.seed, 0, shuffle=False):
-            self._run(self.validation_chunk, self.valid, rows)
+            frames += self._run(self.validation_chunk, self.valid, rows)[1]
+            if frames >= VALIDATION_PASS_FRAMES:
+                break
         return {m.name: float(m.result()) for m in self.model.metrics}
 
 
@@ -487,23 +500,32 @@ class Training:
         return frames, trained, False
 
     def epoch_row(self, epoch: int, seconds: float, frames: int) -> dict:
-        """The epoch's training figures, then validation's (on the averaged weights when averaging).
-        ``seconds``: the epoch's training wall time, compiling included (``compile_seconds``)."""
+        """The epoch's training figures, then validation's (on the averaged weights when averaging):
+        the valid split's cost and monitor every epoch when they are the criterion, else with each
+        validation NLL. ``seconds``: the epoch's training wall time, compiling included (``compile_seconds``)."""
         from pianorbm.model.likelihood import VALIDATION_NLL, validation_nll
 
         train_metrics = {m.name: float(m.result()) for m in self.model.metrics}
         self.model.reset_metrics()
-        valid = self.batches.validation() if self.batches.has_valid else dict(train_metrics)
+        due = bool(self.every) and self.batches.has_valid and (
+            (epoch + 1) % self.every == 0 or epoch + 1 == self.config.epochs)
+        valid = {"cost": "", "monitor": ""}
+        if not self.batches.has_valid:
+            valid = dict(train_metrics)
+        elif due or not self.every:
+            valid = self.batches.validation()
         row = {"epoch": epoch + 1, "step": self.step,
                "cost": round(train_metrics["cost"], 5), "monitor": round(train_metrics["monitor"], 5),
-               "val_cost": round(valid["cost"], 5), "val_monitor": round(valid["monitor"], 5),
+               "val_cost": _rounded(valid["cost"]), "val_monitor": _rounded(valid["monitor"]),
                "learning_rate": float(self.optimizer.learning_rate.numpy()), "seconds": round(seconds, 2),
                "frames_per_s": round(frames / seconds) if seconds else 0,
                "compile_seconds": round(min(self.compile_seconds, seconds), 2)}
         if self.every:
-            due = self.batches.has_valid and ((epoch + 1) % self.every == 0 or epoch + 1 == self.config.epochs)
-            row["val_nll"] = round(validation_nll(self.model, self.records_dir, VALIDATION_NLL[self.config.validation],
-                                                  seed=self.config.seed), 5) if due else ""
+            estimator = VALIDATION_NLL[self.config.validation]
+            if self.config.validation_frames:
+                estimator = replace(estimator, frames=self.config.validation_frames)
+            row["val_nll"] = round(validation_nll(self.model, self.records_dir, estimator, seed=self.config.seed),
+                                   5) if due else ""
         return row
 
     def write_logs(self, row: dict) -> None:
@@ -538,8 +560,8 @@ class Training:
         row["validate_seconds"] = round(time.monotonic() - validating, 2)  # validation, best weights, logs
         self.history.append(row)
         self.compile_seconds = 0.0
-        self.log(f"epoch {epoch + 1}/{self.config.epochs}: cost {row['cost']:.3f} monitor {row['monitor']:.3f} "
-                 f"val_monitor {row['val_monitor']:.3f}"
+        self.log(f"epoch {epoch + 1}/{self.config.epochs}: cost {row['cost']:.3f} monitor {row['monitor']:.3f}"
+                 + (f" val_monitor {row['val_monitor']:.3f}" if _measured(row["val_monitor"]) else "")
                  + (f" val_nll {row['val_nll']:.3f}" if _measured(row.get("val_nll")) else "")
                  + f" ({row['frames_per_s']:,} frames/s)" + (" *" if improved else ""))
         self.epoch_var.assign(epoch + 1)

@@ -18,7 +18,8 @@ from pianorbm.model.config import TrainConfig
 from pianorbm.model.rbm import RBM
 from pianorbm.model.rnn_rbm import RnnRbm
 from pianorbm.model.run_folder import load_run_model, read_history, read_state, write_history
-from pianorbm.model.train import TrainingError, learning_rate_halvings, train
+from pianorbm.model.train import (TrainingError, describe_wall_time, learning_rate_halvings, train,
+                                  validation_interval)
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = dict(hidden=24, recurrent=16, k=3, batch_size=8, seq_len=16, epochs=2, image_every=0, patience=0)
@@ -134,6 +135,16 @@ def test_validation_nll_picks_the_best_epoch(jsb_records, tmp_path):
     assert state["best_epoch"] == min(measured, key=measured.get)
 
 
+def test_the_default_schedule_validates_by_training_frames_and_says_where_time_went():
+    def every(frames):
+        return validation_interval(TrainConfig(), {"splits": {"train": {"frames": frames, "example_frames": frames}}})
+
+    assert (every(13_807), every(176_561), every(1_381_218)) == (109, 8, 1)  # JSB, Nottingham, POP909
+    assert every(3_000_000) == 1 and validation_interval(TrainConfig(validation_nll_every=3), {}) == 3
+    line = describe_wall_time({"compile": 30.0, "train": 3000.0, "validate": 570.0})
+    assert line == "wall time 1 h 0 min: compiling 30 s (1 %), training 50 min (83 %), validating 10 min (16 %)"
+
+
 def test_the_learning_rate_halves_after_validations_without_a_better_figure():
     rows = [{"val_nll": value} for value in (9.0, "", 8.0, 8.5, 8.2, "", 8.1, 7.0, 7.5, 7.6, 7.7, 7.8)]
     halvings = [learning_rate_halvings(rows[:end], "val_nll", 2) for end in range(len(rows) + 1)]
@@ -196,7 +207,10 @@ def test_training_lowers_the_monitor_on_jsb(jsb_records, tmp_path):
     assert lines[-1].startswith("wall time ") and "compiling" in lines[-1] and "validating" in lines[-1]
     assert "history" not in json.loads((tmp_path / "run" / "state.json").read_text())  # one copy: history.csv
     assert len(history) == 4 and state["finished"] == "completed"
-    assert history[-1]["val_monitor"] < history[0]["val_monitor"] - 0.3
+    assert history[-1]["monitor"] < history[0]["monitor"] - 0.3
+    # the valid split's figures come with each validation NLL: here only the last epoch's
+    assert [row["val_monitor"] != "" for row in history] == [row["val_nll"] != "" for row in history] == \
+        [False, False, False, True]
     for name in ("model.json", "data.json", "train.json", "history.csv", "best.weights.h5"):
         assert (tmp_path / "run" / name).exists(), name
     assert json.loads((tmp_path / "run" / "data.json").read_text())["steps_per_quarter"] == 1

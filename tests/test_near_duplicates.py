@@ -108,7 +108,8 @@ def test_sketches_estimate_jaccard_and_buckets_pair_only_similar_parts():
     base = rng.choice(1 << 40, 3000, replace=False)
     half = np.concatenate([base[:2000], rng.choice(1 << 40, 1000, replace=False) + (1 << 41)])  # J = 0.5
     other = rng.choice(1 << 40, 3000, replace=False) + (1 << 42)
-    parts = np.stack([sketch(base), sketch(half), sketch(other)])
+    parts = np.stack([sketch(base)[0], sketch(half)[0], sketch(other)[0]])
+    assert sketch(np.concatenate([base, base]))[1] == 3000  # a repeated shingle counts once
     assert parts.shape == (3, BINS) and (parts > 0).all()
     similar = pair_similarity(parts, np.array([[0, 1], [0, 2]]))
     assert abs(similar[0] - 0.5) < 0.15 and similar[1] < 0.05
