@@ -79,15 +79,11 @@ def prepare_records(work: Path, raw: Path) -> dict[str, Path]:
     records = {}
     for arm, config in ARMS.items():
         curate_folder(raw, work / f"clean-{arm}", config)
-        records[arm] = work / f"records-{arm}"
+        records[arm] = work / f"{arm}-records"
         build_records(records[arm], RecordsConfig(), clean_dir=work / f"clean-{arm}")
-    piano_raw = work / "raw-piano"  # POP909 alone, at the same relative paths as in raw/
-    if not piano_raw.exists():
-        piano_raw.mkdir(parents=True)
-        os.symlink((raw / "pop909").resolve(), piano_raw / "pop909", target_is_directory=True)
-    curate_folder(piano_raw / "pop909", work / "clean-piano" / "pop909", ARMS["curated"])
-    records["piano"] = work / "records-piano"
-    build_records(records["piano"], RecordsConfig(), clean_dir=work / "clean-piano" / "pop909")
+    curate_folder(raw / "pop909", work / "clean-piano", ARMS["curated"])  # POP909 alone: the test pieces
+    records["piano"] = work / "piano-records"
+    build_records(records["piano"], RecordsConfig(), clean_dir=work / "clean-piano")
     return records
 
 

@@ -41,23 +41,30 @@ def _mix(values: np.ndarray) -> np.ndarray:
         return z ^ (z >> np.uint64(31))
 
 
+def _sorted(high: np.ndarray, middle: np.ndarray, low: np.ndarray, middle_bits: int, low_bits: int) -> np.ndarray:
+    """The order of (high, middle, low) as one integer sort; the arguments are non-negative integers,
+    ``low`` clipped to its bits (a time past 2^low_bits grid steps sorts as the last one)."""
+    low = np.minimum(low, (1 << low_bits) - 1)
+    return np.argsort((high << (middle_bits + low_bits)) | (middle << low_bits) | low, kind="stable")
+
+
 def part_sequences(pitch: np.ndarray, onset_beats: np.ndarray, part: np.ndarray) -> list[np.ndarray]:
     """The pitch sequence of each part and of the skyline: notes by onset on a grid of
     1/``ONSET_GRID`` beat, then by pitch; a note of the pitch just played less than a grid step
     before in the part is left out (a doubled or echoed note)."""
-    onset = np.asarray(onset_beats, np.float64)
-    pitch, part = np.asarray(pitch).astype(np.int64), np.asarray(part).astype(np.int64)
-    order = np.lexsort((onset, pitch, part))
+    onset = np.maximum(np.asarray(onset_beats, np.float64), 0)
+    pitch, part = np.asarray(pitch).astype(np.int64) & 0x7F, np.asarray(part).astype(np.int64) & 0xFFFFF
+    order = _sorted(part, pitch, np.floor(onset * 512).astype(np.int64), 7, 35)
     pitch, onset, part = pitch[order], onset[order], part[order]
     echo = (part[1:] == part[:-1]) & (pitch[1:] == pitch[:-1]) & (onset[1:] - onset[:-1] < 1 / ONSET_GRID)
     keep = np.concatenate([[True], ~echo]) if len(pitch) else np.zeros(0, bool)
     pitch, part = pitch[keep], part[keep]
-    grid = np.floor(onset[keep] * ONSET_GRID + 0.5).astype(np.int64)
-    order = np.lexsort((pitch, grid, part))
+    grid = np.minimum(np.floor(onset[keep] * ONSET_GRID + 0.5).astype(np.int64), (1 << 35) - 1)
+    order = _sorted(part, grid, pitch, 35, 7)
     pitch, grid, part = pitch[order], grid[order], part[order]
     starts = np.flatnonzero(np.concatenate([[True], part[1:] != part[:-1]])) if len(part) else np.zeros(0, int)
     sequences = np.split(pitch, starts[1:]) if len(starts) else []
-    top = np.lexsort((-pitch, grid))
+    top = _sorted(np.zeros_like(grid), grid, 127 - pitch, 35, 7)
     first = np.concatenate([[True], grid[top][1:] != grid[top][:-1]]) if len(top) else np.zeros(0, bool)
     return [*sequences, pitch[top][first]]
 
