@@ -24,7 +24,11 @@ from pianorbm.rolls.music_stats import set_statistics, shippable  # noqa: E402
 
 NAMES = {"jsb": ("jsb-chorales", "Bach chorales, JSB Chorales benchmark (Boulanger-Lewandowski et al. 2012), "
                                  "quarter-note frames, pieces in C major / C minor"),
-         "nottingham": ("nottingham", "folk tunes with chords, Nottingham benchmark, eighth-note frames")}
+         "nottingham": ("nottingham", "folk tunes with chords, Nottingham benchmark, eighth-note frames"),
+         "pop909": ("pop909-piano", "pop songs arranged for piano, POP909 songs 001-600 (Wang, Chen et al. 2020, MIT "
+                                    "licence) curated with --piano-only and near-duplicates grouped, sixteenth-note "
+                                    "frames, pieces in their own keys")}
+FOLDERS = {"pop909": REPO / "results" / "pop909"}  # the others: --work
 STATISTICS_QPM = 120
 
 
@@ -49,10 +53,11 @@ def main() -> None:
     args = parser.parse_args()
     index = {}
     for dataset, (name, description) in NAMES.items():
-        runs = [run for run in sorted(args.work.glob(f"{dataset}-*-seed*"))
+        folder = FOLDERS.get(dataset, args.work)
+        runs = [run for run in sorted(folder.glob(f"{dataset}-*-seed*"))
                 if (run / "eval-test.json").exists() and (run / "state.json").exists()]
         if not runs:
-            print(f"{dataset}: no finished run in {args.work}")
+            print(f"{dataset}: no evaluated run in {folder}")
             continue
         best = min(runs, key=lambda run: json.loads((run / "state.json").read_text())["best_validation"])
         state = json.loads((best / "state.json").read_text())
