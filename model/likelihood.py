@@ -28,11 +28,13 @@ def _compiled_biases(model):
 
 
 def frames_and_biases(model, records_dir: Path, split: str, batch_size: int = 16, max_frames: int | None = None,
-                      max_pieces: int | None = None):
+                      max_pieces: int | None = None, rows: np.ndarray | None = None):
     """Every frame of a split (F, 88) with its RBM's biases (F, 88), (F, hidden), each sequence run from
     the initial state, and the sequences' lengths and piece names, in the records' fixed order. With
     ``max_frames``, only the first batches of pieces up to at least that many frames; with
-    ``max_pieces``, only the first that many pieces by name (rolls.records.first_pieces)."""
+    ``max_pieces``, only the first that many pieces by name (rolls.records.first_pieces); with
+    ``rows`` (sorted indices into the split's frames), only those frames and their biases are kept
+    (the lengths and names stay the split's)."""
     from pianorbm.common.quiet import tf
 
     from pianorbm.rolls.dataset import make_dataset
@@ -45,9 +47,13 @@ def frames_and_biases(model, records_dir: Path, split: str, batch_size: int = 16
                                                           shuffle=False, pieces=pieces):
         bv, bh = biases(rolls)
         mask = tf.sequence_mask(batch_lengths, tf.shape(rolls)[1])
-        frames.append(tf.boolean_mask(rolls, mask).numpy())
-        visible_bias.append(tf.boolean_mask(bv, mask).numpy())
-        hidden_bias.append(tf.boolean_mask(bh, mask).numpy())
+        chosen = None
+        if rows is not None:  # the rows of this batch, counted from its first frame
+            first = sum(lengths)
+            chosen = rows[(rows >= first) & (rows < first + int(tf.reduce_sum(batch_lengths)))] - first
+        for kept, values in ((frames, rolls), (visible_bias, bv), (hidden_bias, bh)):
+            flat = tf.boolean_mask(values, mask)
+            kept.append((flat if chosen is None else tf.gather(flat, chosen)).numpy())
         lengths += batch_lengths.numpy().tolist()
         names += [name.decode() for name in batch_names.numpy()]
         if max_frames is not None and sum(lengths) >= max_frames:
@@ -109,8 +115,11 @@ def validation_nll(model, records_dir: Path, validation: ValidationNll, seed: in
     if not validation.spread:
         return split_nll(model, records_dir, "valid", validation.chains, validation.betas, seed,
                          max_frames=validation.frames)
-    frames, visible_bias, hidden_bias, _, _ = frames_and_biases(model, records_dir, "valid")
-    pick = np.unique(np.linspace(0, len(frames) - 1, min(validation.frames, len(frames))).astype(int))
-    nll, _ = frame_nll(model, frames[pick], visible_bias[pick], hidden_bias[pick], validation.chains,
-                       validation.betas, seed, reverse=validation.reverse)
+    from pianorbm.rolls.records import load_info
+
+    total = load_info(records_dir)["splits"]["valid"]["frames"]
+    pick = np.unique(np.linspace(0, total - 1, min(validation.frames, total)).astype(int))
+    frames, visible_bias, hidden_bias, _, _ = frames_and_biases(model, records_dir, "valid", rows=pick)
+    nll, _ = frame_nll(model, frames, visible_bias, hidden_bias, validation.chains, validation.betas, seed,
+                       reverse=validation.reverse)
     return float(nll.mean())
