@@ -29,8 +29,8 @@ from pathlib import Path
 from pianorbm.common.files import write_bytes_atomic, write_json_atomic
 from pianorbm.common.heartbeat import heartbeat
 from pianorbm.model.config import TrainConfig
-from pianorbm.model.run_folder import (RUN_DIRS, RUN_FILES, data_description, read_history, read_state,
-                                       save_model_weights, write_history)
+from pianorbm.model.run_folder import (RUN_DIRS, RUN_FILES, data_description, describe_wall_time, read_history,
+                                       read_state, save_model_weights, wall_time_split, write_history)
 from pianorbm.model.weight_average import weight_average_for
 from pianorbm.rolls.roll_figure import roll_figure_png
 from pianorbm.rolls.records import RecordsError, key_frequencies, load_info
@@ -57,33 +57,6 @@ def validation_interval(config: TrainConfig, info: dict) -> int:
         return config.validation_nll_every
     frames = info["splits"]["train"].get("example_frames") or info["splits"]["train"]["frames"]
     return max(1, round(VALIDATION_NLL[config.validation].train_frames_between / max(frames, 1)))
-
-
-def wall_time_split(history: list[dict]) -> dict[str, float]:
-    """Where a run's wall time went, summed over its epochs: compiling (the batches that traced the
-    training step, each with its own batch of work), training (the rest of the epochs' batches) and
-    validating (validation figures, keeping the best weights, logs and sample pictures)."""
-    def total(name: str) -> float:
-        return sum(row[name] for row in history if _measured(row.get(name)))
-
-    compiling = total("compile_seconds")
-    return {"compile": round(compiling, 1), "train": round(total("seconds") - compiling, 1),
-            "validate": round(total("validate_seconds"), 1)}
-
-
-def describe_wall_time(seconds: dict[str, float]) -> str:
-    """'wall time 1 h 32 min: compiling 1 min (1 %), training 31 min (34 %), validating 60 min (65 %)'."""
-    def length(value: float) -> str:
-        minutes = value / 60
-        if minutes < 1:
-            return f"{value:.0f} s"
-        return f"{int(minutes // 60)} h {minutes % 60:.0f} min" if minutes >= 60 else f"{minutes:.0f} min"
-
-    whole = sum(seconds.values())
-    parts = [f"{name} {length(value)} ({100 * value / whole:.0f} %)" if whole else f"{name} 0 s"
-             for name, value in zip(("compiling", "training", "validating"),
-                                    (seconds["compile"], seconds["train"], seconds["validate"]))]
-    return f"wall time {length(whole)}: " + ", ".join(parts)
 
 
 def _rounded(value):

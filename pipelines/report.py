@@ -169,6 +169,8 @@ def _dataset_section(info: dict | None) -> str:
 
 
 def _training_section(run: Path) -> str:
+    from pianorbm.model.run_folder import describe_wall_time
+
     history = _read_history(run / "history.csv")
     if history is None:
         started = (run / "train.json").is_file()
@@ -198,6 +200,7 @@ def _training_section(run: Path) -> str:
              f"best {escape(state.get('criterion', 'val_monitor'))} {best if best is None else f'{best:.3f}'} "
              f"at epoch {state.get('best_epoch')} (its weights are the ones sampled and evaluated); "
              + (f"{history.frames_per_s.iloc[-1]:,.0f} frames/s in the last epoch." if "frames_per_s" in history else "")
+             + (f" The {escape(describe_wall_time(settings['seconds']))}." if "seconds" in settings else "")
              + "</p>")
     return _section("training", "Training", facts + charts)
 

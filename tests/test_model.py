@@ -18,8 +18,8 @@ from pianorbm.model.config import TrainConfig
 from pianorbm.model.rbm import RBM
 from pianorbm.model.rnn_rbm import RnnRbm
 from pianorbm.model.run_folder import load_run_model, read_history, read_state, write_history
-from pianorbm.model.train import (TrainingError, describe_wall_time, learning_rate_halvings, train,
-                                  validation_interval)
+from pianorbm.model.run_folder import describe_wall_time
+from pianorbm.model.train import TrainingError, learning_rate_halvings, train, validation_interval
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = dict(hidden=24, recurrent=16, k=3, batch_size=8, seq_len=16, epochs=2, image_every=0, patience=0)
