@@ -42,21 +42,22 @@ def frames_and_biases(model, records_dir: Path, split: str, batch_size: int = 16
 
     pieces = first_pieces(load_info(records_dir), split, max_pieces) if max_pieces is not None else None
     frames, visible_bias, hidden_bias, lengths, names = [], [], [], [], []
-    biases = _compiled_biases(model)
+    biases, seen = _compiled_biases(model), 0  # seen: frames of the batches before this one
     for rolls, batch_lengths, batch_names in make_dataset(records_dir, split, seq_len=None, batch_size=batch_size,
                                                           shuffle=False, pieces=pieces):
         bv, bh = biases(rolls)
         mask = tf.sequence_mask(batch_lengths, tf.shape(rolls)[1])
+        batch_frames = batch_lengths.numpy().tolist()
         chosen = None
         if rows is not None:  # the rows of this batch, counted from its first frame
-            first = sum(lengths)
-            chosen = rows[(rows >= first) & (rows < first + int(tf.reduce_sum(batch_lengths)))] - first
+            chosen = rows[(rows >= seen) & (rows < seen + sum(batch_frames))] - seen
         for kept, values in ((frames, rolls), (visible_bias, bv), (hidden_bias, bh)):
             flat = tf.boolean_mask(values, mask)
             kept.append((flat if chosen is None else tf.gather(flat, chosen)).numpy())
-        lengths += batch_lengths.numpy().tolist()
+        seen += sum(batch_frames)
+        lengths += batch_frames
         names += [name.decode() for name in batch_names.numpy()]
-        if max_frames is not None and sum(lengths) >= max_frames:
+        if max_frames is not None and seen >= max_frames:
             break
     return (*(np.concatenate(x) for x in (frames, visible_bias, hidden_bias)), lengths, names)
 

@@ -421,8 +421,14 @@ class Training:
                 self.average.reset()
             write_json_atomic(self.run_dir / "model.json", self.model.get_config())
             write_json_atomic(self.run_dir / "data.json", data)
-        write_json_atomic(self.run_dir / "train.json", self.config.to_dict())
+        self.write_settings()
         self.progress = Progress(self.criterion, self.history)
+
+    def write_settings(self) -> None:
+        """train.json: the settings, and where the wall time of the epochs in the history went (so a
+        resumed run's file keeps the time of its earlier calls)."""
+        write_json_atomic(self.run_dir / "train.json",
+                          {**self.config.to_dict(), "seconds": wall_time_split(self.history)})
 
     def save_state(self, finished: str | None = None) -> dict:
         """Writes history.csv, then state.json (where training stands and why it stopped)."""
@@ -431,8 +437,7 @@ class Training:
                  "best_validation": progress.best, "best_epoch": progress.best_epoch,
                  "epochs_without_improvement": progress.stale, "epochs": self.config.epochs, "finished": finished}
         write_history(self.run_dir, self.history)
-        write_json_atomic(self.run_dir / "train.json",
-                          {**self.config.to_dict(), "seconds": wall_time_split(self.history)})
+        self.write_settings()
         write_json_atomic(self.run_dir / "state.json", state)
         return state
 

@@ -2,8 +2,8 @@
 
 Each clean file is rolled by the local build's own function (rolls.pieces.roll_clean_file,
 isolated in each worker); a piece's split comes from its content hash (its near-duplicate
-group's, when it is in one) and an example's shard from
-a hash of its name, so no worker needs to see the others; each shard is written by the worker
+group's, when it is in one) and an example's shard from a hash of its name, so no worker needs
+to see the others; each shard is written by the worker
 that holds its examples, in the order a local build writes them. The command then writes
 ``dataset.json`` as a local build does, so the records equal a local build's (tested).
 """
@@ -57,9 +57,11 @@ def _write(group, out_dir: str):
 
 
 def roll_and_write_with_beam(clean_dir, out_dir, files: list[tuple[str, str]], groups: dict,
-                             config: RecordsConfig, *, runner: str, beam_options: tuple[str, ...] = (), jobs: int | None = None):
+                             config: RecordsConfig, *, runner: str, beam_options: tuple[str, ...] = (),
+                             jobs: int | None = None):
     """Rolls ``files`` ((path, sha256) of kept files; ``groups`` as rolls.pieces.place_piece takes
-    them) and writes every shard; returns the pieces' summaries, the shard entries and the dropped counts, as the local build makes them."""
+    them) and writes every shard; returns the pieces' summaries, the shard entries and the dropped
+    counts, as the local build makes them."""
     options = pipeline_options(runner, beam_options, jobs)
     beam = import_beam()
     work = storage.join(out_dir, WORK_PREFIX)
