@@ -411,6 +411,13 @@ def sample_command(run: str, out_dir: Path, overwrite: bool, **settings) -> None
         click.echo(f"samples / training data: voices {samples['voices_mean']:.1f} / {data['voices_mean']:.1f}, "
                    f"semitone clashes {100 * samples['clash_rate']:.1f} % / {100 * data['clash_rate']:.1f} %, "
                    f"key fit {samples['key_fit']:.2f} / {data['key_fit']:.2f} (samples.json has the rest)")
+        within = statistics.get("comparison", {}).get("within_data_range", {})
+        if within:
+            count = len(summary["outputs"])
+            click.echo("samples within the data's middle 90 % of pieces: " + ", ".join(
+                f"{label} {round(within[key] * count)}/{count}" for key, label in
+                (("voices_mean", "voices"), ("clash_rate", "clashes"), ("notes_per_second", "notes per second"))
+                if key in within))
 
 
 @main.command("evaluate", epilog="\b\nExamples:\n  pianorbm evaluate run/\n  pianorbm evaluate run/ --split valid --ais-chains 2 --ais-betas 16000")

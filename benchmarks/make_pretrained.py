@@ -38,13 +38,15 @@ TEST_FIGURES = ("nll", "nll_ci95", "nll_reverse", "nll_reverse_ci95", "accuracy"
 
 def test_figures(evaluation: dict) -> dict:
     """What index.json shows of a run's test evaluation: the NLL bracket (AIS reads low, reverse AIS
-    high), both accuracies and the floors each is compared with."""
+    high), both accuracies, the floors each is compared with, and how much of the split was scored."""
     floor = evaluation["floors"]["previous_frame"]
     settings = evaluation["settings"]
     return {**{name: evaluation[name] for name in TEST_FIGURES},
             "markov_floor_sampled": floor.get("accuracy_sampled"), "copy_floor": floor["accuracy"],
             "accuracy_sampler": settings.get("accuracy_sampler", "gibbs"),
-            "ais": f"{settings['ais_chains']} x {settings['ais_betas']}"}
+            "ais": f"{settings['ais_chains']} x {settings['ais_betas']}",
+            "pieces": evaluation["sequences"], "pieces_in_split": evaluation["sequences_in_split"],
+            "frames": evaluation["frames"]}
 
 
 def main() -> None:

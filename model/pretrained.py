@@ -1,10 +1,11 @@
 """Models that ship with pianorbm: sample from them with no training.
 
-``pianorbm sample pretrained:jsb-chorales OUT`` (or ``pretrained:nottingham``); ``pianorbm sample
---list-pretrained`` lists them with their test figures. Each is an exported ``.keras`` file (model,
-weights, data description) beside ``index.json``, which says how it was trained and evaluated, and
-the statistics of its training data, so samples are compared with the data without the records.
-``benchmarks/pretrained.py`` makes them from finished runs.
+``pianorbm sample pretrained:pop909-piano OUT`` (or ``pretrained:jsb-chorales``,
+``pretrained:nottingham``); ``pianorbm sample --list-pretrained`` lists them with their test
+figures. Each is an exported ``.keras`` file (model, weights, data description) beside
+``index.json``, which says how it was trained and evaluated, and the statistics of its training
+data, so samples are compared with the data without the records.
+``benchmarks/make_pretrained.py`` makes them from finished runs.
 """
 
 from __future__ import annotations
@@ -51,8 +52,10 @@ def listing() -> str:
     for name, entry in sorted(pretrained_index().items()):
         figures = entry.get("test", {})
         nan = float("nan")
+        scored = (f" on the first {figures['pieces']} of {figures['pieces_in_split']} test pieces"
+                  if figures.get("pieces", 0) < figures.get("pieces_in_split", 0) else "")
         lines.append(f"pretrained:{name:<14} {entry['description']}; test NLL {figures.get('nll', nan):.2f} to "
-                     f"{figures.get('nll_reverse', nan):.2f} per step (AIS and reverse AIS, {figures.get('ais', '?')}; "
+                     f"{figures.get('nll_reverse', nan):.2f} per step{scored} (AIS and reverse AIS, {figures.get('ais', '?')}; "
                      f"the NLL lies between), expected accuracy {100 * figures.get('accuracy', nan):.1f} %, keys "
                      f"with p > 1/2 {100 * figures.get('accuracy_likely_keys', nan):.1f} % (copying the previous "
                      f"frame: {100 * figures.get('copy_floor', nan):.1f} %)")

@@ -256,14 +256,17 @@ def _statistics_table(statistics: dict | None, heading: str) -> str:
         return ""
     samples, data = statistics.get("samples"), statistics.get("data")
     overlap = (statistics.get("comparison") or {}).get("overlap", {})
+    within = (statistics.get("comparison") or {}).get("within_data_range", {})
     rows = []
     for key, label, digits, scale in STATISTICS_ROWS:
         def shown(value):
             return "" if value is None else f"{scale * value:.{digits}f}" + (" %" if scale == 100 else "")
         overlap_key = {"note_length_median": "note_lengths", "inter_onset_median": "inter_onsets"}.get(key, key)
         rows.append([label, shown(samples.get(key)), shown((data or {}).get(key)),
-                     "" if overlap.get(overlap_key) is None else f"{overlap[overlap_key]:.2f}"])
-    header = ["statistic", "samples", "the data the model learnt from", "overlap, samples vs data (1: same)"]
+                     "" if overlap.get(overlap_key) is None else f"{overlap[overlap_key]:.2f}",
+                     "" if within.get(key) is None else f"{100 * within[key]:.0f} %"])
+    header = ["statistic", "samples", "the data the model learnt from", "overlap, samples vs data (1: same)",
+              "samples within the data's middle 90 % of pieces"]
     distance = (statistics.get("comparison") or {}).get("pitch_class_distance")
     note = escape(statistics.get("note", ""))
     return (f"<h3>{escape(heading)}</h3>"

@@ -23,6 +23,7 @@ from pianorbm.rolls.pianoroll import LOWEST_PITCH, roll_to_note_spans
 SCALAR_FEATURES = ("notes_per_second", "voices_mean", "voices_max", "clash_rate", "key_fit", "pitch_span",
                    "silent_rate")
 USUAL_MAX_QUANTILE = 0.99  # "the data's usual maximum" of voices: this quantile over the data's sounding frames
+DATA_RANGE_QUANTILES = (0.05, 0.95)  # "the data's range" of a per-piece feature: between these quantiles of its pieces
 
 
 def _key_fit(histogram: np.ndarray) -> float:
@@ -98,15 +99,23 @@ def set_statistics(rolls: list[np.ndarray], seconds_per_frame: float, usual_max_
     }
 
 
+def data_range(values: list[float]) -> list[float] | None:
+    """The range a per-piece feature keeps in the data: its 5 % and 95 % quantiles over pieces."""
+    return np.quantile(np.asarray(values, np.float64), DATA_RANGE_QUANTILES).tolist() if len(values) else None
+
+
 def compare(samples: dict, data: dict) -> dict:
-    """Samples beside data: the pitch-class histogram distance (total variation, 0-1) and, per
-    feature, the overlap of the two distributions."""
+    """Samples beside data: the pitch-class histogram distance (total variation, 0-1); per feature,
+    the overlap of the two distributions, the data's range over pieces and the share of samples in it."""
     distance = 0.5 * float(np.abs(np.array(samples["pitch_class_histogram"])
                                   - np.array(data["pitch_class_histogram"])).sum())
     overlaps = {name: overlap(samples["_per_piece"][name], data["_per_piece"][name]) for name in SCALAR_FEATURES}
     overlaps.update({name: overlap(samples["_pooled"][name], data.get("_pooled", {}).get(name, []))
                      for name in ("note_lengths", "inter_onsets")})
-    return {"pitch_class_distance": distance, "overlap": overlaps}
+    ranges = {name: data_range(data["_per_piece"][name]) for name in SCALAR_FEATURES}
+    within = {name: float(np.mean([low <= value <= high for value in samples["_per_piece"][name]]))
+              for name, (low, high) in ((n, r) for n, r in ranges.items() if r) if samples["_per_piece"][name]}
+    return {"pitch_class_distance": distance, "overlap": overlaps, "data_range": ranges, "within_data_range": within}
 
 
 def public(statistics: dict) -> dict:

@@ -45,5 +45,15 @@ def test_overlap_and_comparison():
     assert data["usual_max_voices"] == 3 and same["voices_above_usual"] == 0.0
     comparison = compare(same, data)
     assert comparison["pitch_class_distance"] == 0.0 and comparison["overlap"]["voices_mean"] == 1.0
+    assert comparison["data_range"]["voices_mean"] == [3.0, 3.0] and comparison["within_data_range"]["voices_mean"] == 1
     crowded = set_statistics([_roll([(0, 8, p) for p in range(60, 66)])], 0.25, data["usual_max_voices"])
     assert crowded["voices_above_usual"] == 1.0 and compare(crowded, data)["pitch_class_distance"] > 0.5
+    assert compare(crowded, data)["within_data_range"]["voices_mean"] == 0.0  # six voices where the data has three
+
+
+def test_the_data_range_is_the_middle_ninety_percent_of_pieces():
+    data = set_statistics([_roll([(0, 8, 60 + 2 * i) for i in range(voices)]) for voices in range(1, 21)], 0.25)
+    low, high = compare(data, data)["data_range"]["voices_mean"]
+    assert low == pytest.approx(1.95) and high == pytest.approx(19.05)
+    samples = set_statistics([_roll([(0, 8, 60 + 2 * i) for i in range(voices)]) for voices in (1, 5, 15, 20)], 0.25)
+    assert compare(samples, data)["within_data_range"]["voices_mean"] == 0.5  # 1 and 20 voices fall outside

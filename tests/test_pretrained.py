@@ -18,7 +18,7 @@ REPO = PRETRAINED_DIR.parents[1]
 
 def test_every_listed_model_is_shipped_with_its_figures():
     index = pretrained_index()
-    assert {"jsb-chorales", "nottingham"} <= set(index)
+    assert {"jsb-chorales", "nottingham", "pop909-piano"} <= set(index)
     for name, entry in index.items():
         path = PRETRAINED_DIR / entry["file"]
         assert path.is_file() and 50_000 < path.stat().st_size < 2_000_000, name  # a few hundred KB
@@ -31,17 +31,19 @@ def test_every_listed_model_is_shipped_with_its_figures():
     assert unknown.exit_code == 2 and "no pretrained model 'mozart'; known: jsb-chorales" in unknown.output
 
 
-@pytest.mark.parametrize("name, dataset", [("jsb-chorales", "jsb"), ("nottingham", "nottingham")])
-def test_the_shipped_model_is_the_best_validated_run_with_its_own_figures(name, dataset):
-    """index.json is tied to the committed runs: the run with the lowest validation NLL of the table, its
-    weights, and its test figures read from its evaluation file."""
+@pytest.mark.parametrize("name, folder, dataset, trained", [("jsb-chorales", "paper-runs", "jsb", 6),
+                                                             ("nottingham", "paper-runs", "nottingham", 6),
+                                                             ("pop909-piano", "pop909", "pop909", 1)])
+def test_the_shipped_model_is_the_best_validated_run_with_its_own_figures(name, folder, dataset, trained):
+    """index.json is tied to the committed runs: the run with the lowest validation NLL of its folder,
+    its weights, and its test figures read from its evaluation file."""
     import numpy as np
 
     from pianorbm.model.run_folder import load_run_model, load_trained, read_state
 
     entry = pretrained_index()[name]
-    runs = sorted((REPO / "results" / "paper-runs").glob(f"{dataset}-*-seed*"))
-    assert len(runs) >= 6
+    runs = sorted((REPO / "results" / folder).glob(f"{dataset}-*-seed*"))
+    assert len(runs) >= trained
     best = min(runs, key=lambda run: read_state(run)["best_validation"])
     assert REPO / entry["run"] == best
     assert entry["validation_nll"] == read_state(best)["best_validation"]
@@ -49,6 +51,7 @@ def test_the_shipped_model_is_the_best_validated_run_with_its_own_figures(name, 
     for figure in ("nll", "nll_reverse", "accuracy", "accuracy_likely_keys"):
         assert entry["test"][figure] == evaluation[figure], figure
     assert entry["test"]["copy_floor"] == evaluation["floors"]["previous_frame"]["accuracy"]
+    assert entry["test"].get("pieces", evaluation["sequences"]) == evaluation["sequences"]
     assert entry["test"]["nll"] < entry["test"]["nll_reverse"]  # the bracket: AIS reads low, reverse AIS high
     shipped, _ = load_trained(f"pretrained:{name}")
     run = load_run_model(best)

@@ -161,6 +161,8 @@ def test_sample_writes_audio_pictures_statistics_and_warns_of_empty_output(train
     statistics = summary["statistics"]
     assert statistics["data"]["pieces"] > 100 and statistics["samples"]["pieces"] == 2
     assert set(statistics["comparison"]["overlap"]) >= {"voices_mean", "clash_rate", "key_fit", "note_lengths"}
+    low, high = statistics["comparison"]["data_range"]["voices_mean"]
+    assert 1 <= low < high and statistics["comparison"]["within_data_range"]["voices_mean"] == 0.0  # silent samples
     assert summary["reference"]["midi"] == "reference.mid" and (tmp_path / "reference.png").exists()
     png = (tmp_path / "sample-000.png").read_bytes()
     assert png.startswith(b"\x89PNG") and len(png) > 5_000  # a figure with axes, not a bitmap of cells
