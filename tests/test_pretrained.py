@@ -74,6 +74,8 @@ def test_a_pretrained_model_samples_with_no_training(tmp_path):
     summary = json.loads((tmp_path / "samples.json").read_text())
     assert summary["run"] == "pretrained:jsb-chorales" and len(summary["outputs"]) == 2
     assert summary["statistics"]["data"]["pieces"] > 100  # compared with the data it shipped with
+    within = summary["statistics"]["comparison"]["within_data_range"]
+    assert f"data's middle 90 % of pieces: voices {round(2 * within['voices_mean'])}/2, clashes" in result.output
 
 
 @pytest.mark.slow
