@@ -196,10 +196,15 @@ def corpus_command(source: str, query: str, dst: Path, mode: str, jobs: int | No
         result = export_corpus(query, dst, mode=mode, jobs=jobs, progress=_progress_bar("export"))
     failed = [row for row in result.works if row["status"] == "failed"]
     files = sum(len(row["outputs"]) for row in result.works)
+    pieces_failed = [(row["work"], piece) for row in result.works for piece in row.get("failed_pieces", [])]
     click.echo(f"{len(result.works)} works matched {query!r}: {len(result.works) - len(failed)} exported "
-               f"({result.skipped} already there), {len(failed)} failed; {files} MIDI files in {dst}")
+               f"({result.skipped} already there), {len(failed)} failed; {files} MIDI files in {dst}"
+               + (f"; {len(pieces_failed)} pieces of collections failed, the rest of each written"
+                  if pieces_failed else ""))
     for row in failed:
         click.echo(f"  failed: {row['work']}: {row['error']}", err=True)
+    for work, piece in pieces_failed:
+        click.echo(f"  failed: {work}, piece {piece['piece']}: {piece['error']}", err=True)
 
 
 def _download_benchmark(name: str, dst: Path, url: str | None) -> None:

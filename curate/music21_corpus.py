@@ -11,7 +11,8 @@ quartets, folk songs...). Two export modes:
 
 music21 writes 10080 ticks per quarter note. Works that fail to export (some encodings have
 malformed repeats) are reported and skipped. Files that hold several pieces (opus files, e.g.
-folk-song collections) give one MIDI file per piece, ``name-001.mid`` and so on.
+folk-song collections) give one MIDI file per piece, ``name-001.mid`` and so on; a piece that fails
+is listed in its work's row (``failed_pieces``, with its reason) and the others are written.
 """
 
 from __future__ import annotations
@@ -102,14 +103,23 @@ def export_work(root: str, work: str, dst: str, mode: str, stem: str | None = No
     parsed = converter.parse(os.path.join(root, work))
     scores = list(parsed.scores) if isinstance(parsed, stream.Opus) else [parsed]
     stem = stem or _output_stem(work)
-    outputs = []
+    outputs, failed = [], []
     for index, score in enumerate(scores, start=1):
-        if mode == "keyboard":
-            _as_keyboard(score)
+        try:
+            if mode == "keyboard":
+                _as_keyboard(score)
+            midi = streamToMidiFile(score).writestr()
+        except Exception as err:  # noqa: BLE001 - one malformed piece of a collection costs only itself
+            if len(scores) == 1:
+                raise
+            failed.append({"piece": index, "error": f"{type(err).__name__}: {err}"})
+            continue
         name = f"{stem}-{index:03d}.mid" if len(scores) > 1 else f"{stem}.mid"
-        write_bytes_atomic(Path(dst) / name, streamToMidiFile(score).writestr())
+        write_bytes_atomic(Path(dst) / name, midi)
         outputs.append(name)
-    return {"work": work, "status": "exported", "outputs": outputs}
+    if failed and not outputs:
+        raise ValueError(f"none of its {len(scores)} pieces could be written; the first: {failed[0]['error']}")
+    return {"work": work, "status": "exported", "outputs": outputs, **({"failed_pieces": failed} if failed else {})}
 
 
 @dataclass

@@ -110,3 +110,18 @@ def test_a_work_held_in_two_encodings_gets_two_files():
 
     assert output_stems(["bach/bwv281.krn", "bach/bwv281.mxl", "bach/bwv282.mxl"]) == {
         "bach/bwv281.krn": "bach/bwv281-krn", "bach/bwv281.mxl": "bach/bwv281-mxl", "bach/bwv282.mxl": "bach/bwv282"}
+
+
+def test_a_collection_with_malformed_pieces_keeps_the_others(tmp_path):
+    """Essen's erk5.abc holds folk tunes of which music21 cannot write some (a time signature met twice):
+    those are listed with their reason, the rest of the collection is written."""
+    result = CliRunner().invoke(main, ["corpus", "music21", "essenFolksong/erk5.abc", str(tmp_path), "-q", "-j", "1"])
+    assert result.exit_code == 0, result.output
+    row = json.loads((tmp_path / "corpus.json").read_text())["works"][0]
+    assert row["status"] == "exported" and row["failed_pieces"] and row["outputs"]
+    written = {int(name.rsplit("-", 1)[1][:3]) for name in row["outputs"]}
+    failed = {piece["piece"] for piece in row["failed_pieces"]}
+    assert not written & failed and all(piece["error"] for piece in row["failed_pieces"])
+    assert sorted(written | failed) == list(range(1, len(written) + len(failed) + 1))  # every piece accounted for
+    assert len(list(tmp_path.rglob("*.mid"))) == len(written)
+    assert f"{len(failed)} pieces of collections failed" in result.output
