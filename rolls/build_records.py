@@ -23,7 +23,7 @@ from pianorbm.common.files import file_sha256, json_text
 from pianorbm.common.isolation import IsolatedPool
 from pianorbm.curate.manifest import read_manifest
 from pianorbm.rolls.keys import estimate_key
-from pianorbm.rolls.pianoroll import HIGHEST_PITCH, KEYS, LOWEST_PITCH
+from pianorbm.rolls.pianoroll import HIGHEST_PITCH, KEYS, LOWEST_PITCH, MAX_PEDAL_BEATS
 from pianorbm.rolls.pieces import (ROLL_MEMORY_MB, ROLL_TIMEOUT_S, Piece, dropped_reason, piece_summary, place_piece,
                               roll_clean_file, shard_count, shard_of, cells_split_key, transpositions)
 from pianorbm.rolls.records import DATASET_INFO, FORMAT_VERSION, SPLITS, encode_example, shard_name, write_shard
@@ -39,6 +39,8 @@ def _fingerprint(config: RecordsConfig, source: dict) -> str:
     """A hash of what the records are made of: the settings, the source's content (not where it lies, so
     a moved or copied folder is the same source) and the format."""
     content = {name: value for name, value in source.items() if name != "path"}
+    if source.get("kind") == "curated" and config.sustain:  # MIDI's pedal, read by this policy
+        content["max_pedal_beats"] = MAX_PEDAL_BEATS
     text = json.dumps({"config": config.to_dict(), "source": content, "format": FORMAT_VERSION}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 

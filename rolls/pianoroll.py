@@ -14,7 +14,10 @@ The policy, decided on purpose:
   held note. So MIDI -> roll -> MIDI -> roll is the identity on rolls. A roll ends with the last
   note's last step (trailing silence is not kept).
 - **Sustain pedal** (controller 64, down at >= 64) is applied by default: a note released while
-  its channel's pedal is down sounds until the pedal is released or its pitch is struck again.
+  its channel's pedal is down sounds until the pedal is released or its pitch is struck again. A
+  press held longer than ``MAX_PEDAL_BEATS`` is a stuck controller, not a pianist's pedal (73 of
+  POP909's songs 001-600 hold one for 64 to 430 beats, which turns a song into a wash of 30 keys):
+  it is ignored and counted (``stuck_pedal_presses``).
 - **Pitches outside 21-108** are dropped (``out_of_range="drop"``) or folded by octaves into the
   range (``"fold"``); either way they are counted.
 """
@@ -29,6 +32,7 @@ from pianorbm.curate.song import Notes, Song
 
 LOWEST_PITCH, HIGHEST_PITCH = 21, 108
 KEYS = HIGHEST_PITCH - LOWEST_PITCH + 1  # 88
+MAX_PEDAL_BEATS = 64  # the longest press applied: real piano performances here hold at most about 50 beats
 
 
 @dataclass(frozen=True)
@@ -44,12 +48,13 @@ class RollNotes:
         return int(self.end.max()) if len(self.end) else 0
 
 
-def apply_sustain(song: Song, notes: Notes) -> np.ndarray:
-    """Offsets (ticks) of ``notes`` lengthened by the sustain pedal of their track and channel."""
+def apply_sustain(song: Song, notes: Notes) -> tuple[np.ndarray, int]:
+    """Offsets (ticks) of ``notes`` lengthened by the sustain pedal of their track and channel, and
+    the number of presses ignored for being held longer than ``MAX_PEDAL_BEATS``."""
     offset = notes.offset.copy()
     pedal = song.sustain
     if not len(pedal) or not len(notes):
-        return offset
+        return offset, 0
     span = int(max(pedal[:, 1].max(), notes.offset.max(), notes.onset.max())) + 1
     pedal_group = pedal[:, 0] * 16 + pedal[:, 2]
     order = np.lexsort((pedal[:, 1], pedal_group))
@@ -66,6 +71,14 @@ def apply_sustain(song: Song, notes: Notes) -> np.ndarray:
     found = nxt < len(up_keys)
     found[found] = up_keys[nxt[found]] // span == group[found]
     release[found] = up_keys[nxt[found]] % span
+    # a press starts at a down event whose group's event before it is not down
+    first_of_group = np.r_[True, keys[1:] // span != keys[:-1] // span]
+    press_keys = keys[down & (first_of_group | ~np.r_[False, down[:-1]])]
+    press = (press_keys[np.searchsorted(press_keys, group * span + notes.offset, side="right") - 1] % span
+             if len(press_keys) else release)  # no press: nothing is held
+    stuck = held & (release - press > MAX_PEDAL_BEATS * song.ticks_per_beat)
+    held &= ~stuck
+    stuck_presses = len(np.unique(group[stuck] * span + press[stuck]))
     offset[held] = np.maximum(offset[held], release[held])
     # never past the next onset of the same pitch in the same track and channel
     pitch_key = group * 128 + notes.pitch
@@ -73,14 +86,14 @@ def apply_sustain(song: Song, notes: Notes) -> np.ndarray:
     next_onset = np.full(len(notes), np.iinfo(np.int64).max)
     same = pitch_key[order][1:] == pitch_key[order][:-1]
     next_onset[order[:-1][same]] = notes.onset[order][1:][same]
-    return np.where(held, np.minimum(offset, np.maximum(next_onset, notes.offset)), offset)
+    return np.where(held, np.minimum(offset, np.maximum(next_onset, notes.offset)), offset), stuck_presses
 
 
 def notes_to_grid(song: Song, notes: Notes, *, steps_per_quarter: int | None = 4, dt: float | None = None,
                   sustain: bool = True, out_of_range: str = "drop") -> tuple[RollNotes, dict]:
     """Puts notes on the time grid (see module docstring). Returns the grid notes and counts of
-    what was changed: ``dropped_out_of_range``, ``folded_out_of_range``."""
-    offsets = apply_sustain(song, notes) if sustain else notes.offset
+    what was changed: ``dropped_out_of_range``, ``folded_out_of_range``, ``stuck_pedal_presses``."""
+    offsets, stuck_presses = apply_sustain(song, notes) if sustain else (notes.offset, 0)
     if dt is not None:
         start_x = song.seconds_at(notes.onset) / dt
         end_x = song.seconds_at(offsets) / dt
@@ -91,7 +104,7 @@ def notes_to_grid(song: Song, notes: Notes, *, steps_per_quarter: int | None = 4
     end = np.maximum(np.floor(end_x + 0.5).astype(np.int64), start + 1)
     pitch = notes.pitch.astype(np.int64)
     outside = (pitch < LOWEST_PITCH) | (pitch > HIGHEST_PITCH)
-    counts = {"dropped_out_of_range": 0, "folded_out_of_range": 0}
+    counts = {"dropped_out_of_range": 0, "folded_out_of_range": 0, "stuck_pedal_presses": stuck_presses}
     if out_of_range == "fold":
         pitch = np.where(pitch < LOWEST_PITCH, pitch + 12 * -((pitch - LOWEST_PITCH) // 12), pitch)
         pitch = np.where(pitch > HIGHEST_PITCH, pitch - 12 * ((pitch - HIGHEST_PITCH + 11) // 12), pitch)

@@ -8,7 +8,9 @@ from pianorbm.curate.file_curation import parse_song
 from pianorbm.rolls.keys import estimate_key
 from pianorbm.rolls.pianoroll import (KEYS, active_cells, cells_to_roll, notes_to_grid, notes_to_roll, roll_to_cells,
                                  roll_to_midi)
-from tests.conftest import build_midi
+from tests.conftest import SHARED_DATA, build_midi
+
+POP909 = SHARED_DATA / "pop909"
 
 
 def song_from_parts(tmp_path, parts, **kwargs):
@@ -56,6 +58,36 @@ def test_overlapping_notes_merge_and_sustain_lengthens(tmp_path):
     assert np.flatnonzero(wet[:, 60 - 21]).tolist() == list(range(12))  # held to the pedal release at step 12
     # a re-struck pitch is not held past its next onset: steps 8-9 then 10-11
     assert np.flatnonzero(wet[:, 64 - 21]).tolist() == [8, 9, 10, 11]
+
+
+@pytest.mark.parametrize("held_beats, applied", [(64, True), (65, False)])
+def test_a_pedal_held_past_the_limit_is_a_stuck_controller(tmp_path, held_beats, applied):
+    # two presses: one of held_beats (one note inside it), then a short one that always applies
+    pedal = [(0, mido.Message("control_change", control=64, value=100)),
+             (480 * held_beats, mido.Message("control_change", control=64, value=0)),
+             (480 * (held_beats + 2), mido.Message("control_change", control=64, value=127)),
+             (480 * (held_beats + 4), mido.Message("control_change", control=64, value=10))]
+    notes = [(480, 120, 60), (480 * (held_beats + 2), 120, 64)]
+    song = song_from_parts(tmp_path, [{"name": "Piano", "notes": notes, "extra": pedal}])
+    grid, counts = notes_to_grid(song, song.notes, steps_per_quarter=1)
+    ends = dict(zip(grid.pitch.tolist(), grid.end.tolist()))
+    assert ends[60] == (held_beats if applied else 2) and ends[64] == held_beats + 4
+    assert counts["stuck_pedal_presses"] == (0 if applied else 1)
+
+
+def test_pop909s_stuck_pedal_no_longer_washes_a_song_out():
+    """038.mid's piano track holds its pedal from beat 0.5 to 287 (values 63-88, almost never below 64)."""
+    from pianorbm.rolls.music_stats import piece_features
+
+    path = POP909 / "038" / "038.mid"
+    if not path.exists():
+        pytest.skip(f"{path} is missing (../shared/data holds POP909)")
+    song = parse_song(path.read_bytes())[0]
+    grid, counts = notes_to_grid(song, song.notes)
+    voices = piece_features(cells_to_roll(active_cells(grid), grid.num_steps), 0.125)["voices_mean"]
+    assert counts["stuck_pedal_presses"] >= 2 and voices < 6  # it was 31 keys at once with the pedal applied
+    dry, _ = notes_to_grid(song, song.notes, sustain=False)
+    assert (grid.end - grid.start).sum() < 1.5 * (dry.end - dry.start).sum()
 
 
 def test_out_of_range_pitches_are_dropped_or_folded_and_counted(tmp_path):
