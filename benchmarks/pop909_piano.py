@@ -133,6 +133,14 @@ def sample_lines(seeds: list[int], work: Path) -> list[str]:
             cells += [f"{scale * summaries[seed]['statistics']['samples'][key]:.2f}",
                       "" if within is None else f"{round(within * SAMPLES)}/{SAMPLES}"]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    counted = {key: sum(round(summaries[seed]["statistics"]["comparison"]["within_data_range"].get(key, 0) * SAMPLES)
+                        for seed in seeds) for key in ("voices_mean", "clash_rate")}
+    total = SAMPLES * len(seeds)
+    dense = all(summaries[seed]["statistics"]["samples"]["voices_mean"] > ranges["voices_mean"][1] for seed in seeds)
+    lines += ["", f"Over both seeds, {counted['voices_mean']}/{total} samples lie within the data's range on voices and "
+              f"{counted['clash_rate']}/{total} on clashes"
+              + (": the samples sound more keys at once than the data's busiest pieces, so the goal of samples within "
+                 "the data's range on voices and clashes is not reached." if dense else ".")]
     lines += ["", "Pitch-class distance from the data (total variation, 0 = same): "
               + ", ".join(f"seed {s} {summaries[s]['statistics']['comparison']['pitch_class_distance']:.3f}"
                           for s in seeds) + ".", ""]
