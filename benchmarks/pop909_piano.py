@@ -150,10 +150,8 @@ def sample_lines(seeds: list[int], work: Path) -> list[str]:
 def stuck_pedal_lines(earlier: Path, run: Path) -> list[str]:
     """The first run, trained before the stuck-pedal rule: its data's statistics beside today's, and
     its own figures (on other rolls: its NLL is not comparable with the table above)."""
-    import numpy as np
-
     from pianorbm.model.sample import data_rolls
-    from pianorbm.rolls.music_stats import set_statistics
+    from pianorbm.rolls.music_stats import data_range, set_statistics
 
     sets = {}
     for name, folder in (("stuck pedals applied", earlier), ("stuck pedals ignored (today)", run)):
@@ -170,7 +168,7 @@ def stuck_pedal_lines(earlier: Path, run: Path) -> list[str]:
     for name, stats in sets.items():
         cells = []
         for key, scale in (("voices_mean", 1), ("clash_rate", 100), ("notes_per_second", 1)):
-            low, high = np.quantile(stats["_per_piece"][key], (0.05, 0.95))
+            low, high = data_range(stats["_per_piece"][key])
             cells.append(f"{scale * stats[key]:.2f} [{scale * low:.2f}, {scale * high:.2f}]")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     evaluation = json.loads((earlier / "eval-test.json").read_text())
