@@ -25,13 +25,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchmarks_common import write_report  # noqa: E402
 
+from pianorbm.pipelines.report import STATISTICS_ROWS  # noqa: E402  the report's labels and scales
+
 REPO = Path(__file__).resolve().parents[1]
 NAME = "pop909-piano"
 SAMPLES, SAMPLE_STEPS = 16, 256
 INTERRUPTED = 2.0  # an epoch whose training took this many times the median was interrupted (a restart or a pause)
-FEATURES = (("voices_mean", "voices (mean over sounding frames)", 1), ("clash_rate", "sounding frames with a semitone "
-            "clash", 100), ("notes_per_second", "notes per second at 120 qpm", 1), ("voices_above_usual", "frames above "
-            "the data's usual maximum of voices", 100), ("key_fit", "key fit", 1), ("silent_rate", "silent frames", 100))
+SHOWN = ("voices_mean", "clash_rate", "notes_per_second", "voices_above_usual", "key_fit", "silent_rate")
+FEATURES = [(key, label, scale) for shown in SHOWN for key, label, _, scale in STATISTICS_ROWS if key == shown]
 
 
 def _minutes(seconds: float) -> str:
@@ -119,7 +120,8 @@ def sample_lines(seeds: list[int], work: Path) -> list[str]:
     settings = summaries[seeds[0]]["settings"]
     lines = [f"`pianorbm sample pretrained:{NAME} OUT -n {SAMPLES} --steps {SAMPLE_STEPS} --seed S` "
              f"({settings['sampler']} sampler, {settings['k']} sweeps per frame, {settings['mode']} mode), per seed "
-             f"beside the statistics shipped with the model ({data['pieces']} training pieces). \"Within\": samples "
+             f"beside the statistics shipped with the model ({data['pieces']} training pieces), both timed at 120 "
+             "quarter notes per minute. \"Within\": samples "
              "whose value lies between the 5 % and 95 % quantiles of the data's pieces.", "",
              "| statistic | data: mean | data: middle 90 % of pieces | "
              + " | ".join(f"seed {s}: mean | seed {s}: within" for s in seeds) + " |",

@@ -113,8 +113,9 @@ def compare(samples: dict, data: dict) -> dict:
     overlaps.update({name: overlap(samples["_pooled"][name], data.get("_pooled", {}).get(name, []))
                      for name in ("note_lengths", "inter_onsets")})
     ranges = {name: data_range(data["_per_piece"][name]) for name in SCALAR_FEATURES}
-    within = {name: float(np.mean([low <= value <= high for value in samples["_per_piece"][name]]))
-              for name, (low, high) in ((n, r) for n, r in ranges.items() if r) if samples["_per_piece"][name]}
+    within = {name: float(np.mean([ranges[name][0] <= value <= ranges[name][1]
+                                   for value in samples["_per_piece"][name]]))
+              for name in SCALAR_FEATURES if ranges[name] and samples["_per_piece"][name]}
     return {"pitch_class_distance": distance, "overlap": overlaps, "data_range": ranges, "within_data_range": within}
 
 
