@@ -21,6 +21,11 @@ class CurateConfig:
                                       "channel; program 0 is checked against track names).")
     extract_piano: bool = setting(False, "With --piano-only: keep the piano parts of mixed files instead of "
                                          "rejecting them.")
+    min_unstated_polyphony: float = setting(1.5, "With --piano-only: a file whose piano parts state no instrument "
+                                                 "(program 0, by default or explicitly, and no instrument in the track "
+                                                 "names) is kept only when it averages at least this many notes at "
+                                                 "once while sounding: one melodic line (a folk tune, a lead sheet's "
+                                                 "melody) is not a piano piece (0: keep them).", low=0)
     scores: bool = setting(False, "Also read MusicXML (.xml .musicxml .mxl), ABC (.abc) and Humdrum (.krn) files "
                                   "through music21 (slow); clean copies are MIDI files named after the score plus .mid.")
     min_notes: int = setting(32, "Fewest kept notes.", low=1)

@@ -16,9 +16,9 @@ import numpy as np
 from pianorbm.common import storage
 from pianorbm.curate.config import CurateConfig
 from pianorbm.curate.errors import CurationError, MidiReadError
-from pianorbm.curate.facts import content_hash, song_facts
+from pianorbm.curate.facts import content_hash, polyphony, song_facts
 from pianorbm.curate.filters import first_failure
-from pianorbm.curate.instruments import classify_parts
+from pianorbm.curate.instruments import UNSTATED, classify_parts
 from pianorbm.curate.midi_read import read_smf, read_smf_with_mido
 from pianorbm.curate.midi_write import encode_clean_midi
 from pianorbm.curate.near_duplicates import encode_signature, file_signature
@@ -113,6 +113,12 @@ def examine_file(src_root: str, relpath: str, config: CurateConfig, parser: str 
         reason = "piano_extracted"
     kept = song.notes.select(keep)
     row["kept_notes"] = len(kept)
+    if config.piano_only and evidence <= UNSTATED:
+        at_once, _ = polyphony(kept.onset, kept.offset)
+        if at_once < config.min_unstated_polyphony:
+            return {**row, "status": REJECTED, "reason": "melody_only",
+                    "detail": f"{at_once:.2f} notes at once on average (< {config.min_unstated_polyphony:g}) "
+                              "and no instrument stated"}, None
     failure = first_failure(kept, song, config)
     if failure:
         return {**row, "status": REJECTED, "reason": failure}, None

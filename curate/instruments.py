@@ -23,6 +23,7 @@ import numpy as np
 from pianorbm.curate.song import DRUM_CHANNEL, Song
 
 PIANO_PROGRAMS = range(0, 8)
+UNSTATED = frozenset({"explicit_program_0", "default_program"})  # evidence that names no instrument
 
 _PIANO_NAME = re.compile(
     r"piano|pno|klavier|clavier|keyboard|\bkeys\b|\bkbd\b|harpsichord|cembalo|clavecin|clavinet|"

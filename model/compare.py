@@ -1,5 +1,6 @@
 """Paired comparison of two evaluated runs on the same frames: per-frame differences, with a 95 %
-bootstrap interval that resamples pieces (the same pieces for both runs). Two runs' unpaired
+bootstrap interval that resamples pieces (the same pieces for both runs; the versions of one song
+together). Two runs' unpaired
 intervals overlap far more often than their difference is unclear: most of each interval is the
 choice of pieces, which a paired difference cancels."""
 
@@ -35,8 +36,9 @@ def _in_piece_order(arrays: dict, pieces: np.ndarray) -> dict:
     where = {name: i for i, name in enumerate(arrays["pieces"])}
     order = [where[name] for name in pieces]
     frames = np.concatenate([np.arange(offsets[i], offsets[i + 1]) for i in order])
-    reordered = {name: values[frames] for name, values in arrays.items() if name not in ("pieces", "lengths")}
-    return {**reordered, "pieces": arrays["pieces"][order], "lengths": arrays["lengths"][order]}
+    per_piece = ("pieces", "lengths", "groups")
+    reordered = {name: values[frames] for name, values in arrays.items() if name not in per_piece}
+    return {**reordered, **{name: arrays[name][order] for name in per_piece if name in arrays}}
 
 
 def compare_runs(run_a: Path, run_b: Path, split: str = "test", seed: int = 0) -> dict:
@@ -53,16 +55,19 @@ def compare_runs(run_a: Path, run_b: Path, split: str = "test", seed: int = 0) -
     if named:
         b = _in_piece_order(b, a["pieces"])
     lengths = a["lengths"].tolist()
-    result = {"split": split, "frames": int(sum(lengths)), "pieces": len(lengths)}
+    groups = a.get("groups")  # versions of one song resampled together (evaluations since 2026-12-05)
+    result = {"split": split, "frames": int(sum(lengths)), "pieces": len(lengths),
+              "groups": len(set(groups.tolist())) if groups is not None else len(lengths)}
     for figure in FIGURES:
         if figure in a and figure in b:
-            result[figure] = per_frame_mean(a[figure] - b[figure], lengths, seed)
+            result[figure] = per_frame_mean(a[figure] - b[figure], lengths, seed, groups)
     return result
 
 
 def comparison_table(result: dict, name_a: str, name_b: str) -> str:
+    grouped = f", versions of a song drawn together ({result['groups']} groups)" if result["groups"] < result["pieces"] else ""
     lines = [f"{name_a} minus {name_b}, paired over {result['frames']:,} frames of {result['pieces']} pieces "
-             f"({result['split']}); 95 % bootstrap interval over pieces:"]
+             f"({result['split']}); 95 % bootstrap interval over pieces{grouped}:"]
     for figure in FIGURES:
         if figure in result:
             scale, unit = (100, " points") if figure.startswith("accuracy") else (1, " nats")

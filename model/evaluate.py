@@ -40,7 +40,7 @@ from pianorbm.model.floors import (PreviousFrameModel, bernoulli_nll, copy_previ
 from pianorbm.model.likelihood import CHUNK, frame_nll, frames_and_biases
 from pianorbm.model.run_folder import RunFolderError, load_run_model, read_state, records_of
 from pianorbm.rolls.dataset import split_frames
-from pianorbm.rolls.records import RecordsError, key_frequencies, load_info
+from pianorbm.rolls.records import RecordsError, key_frequencies, load_info, piece_groups
 
 # Boulanger-Lewandowski et al. (2012), test NLL per time step.
 PUBLISHED_NLL = {
@@ -64,7 +64,8 @@ CONVENTIONS = ("NLL: per frame over the split, first frame included (predicted f
                "of the sampler's conditional means) is above 1/2, a deterministic prediction, beside the "
                "copy-previous floor (over_copy_floor); differences to a floor: paired bootstrap over pieces; "
                "published accuracies: protocol not stated; "
-               "intervals: 95 % bootstrap over pieces; floors fitted on the train split only")
+               "intervals: 95 % bootstrap over pieces, the versions of one song (a near-duplicate group of the "
+               "records, resampled_groups) drawn together; floors fitted on the train split only")
 
 
 def per_frame_path(run_dir: Path, split: str) -> Path:
@@ -95,19 +96,20 @@ def _positions(lengths: list[int]) -> np.ndarray:
     return np.concatenate([np.arange(n) for n in lengths]) if lengths else np.zeros(0, int)
 
 
-def _figures(nll: np.ndarray | None, accuracy: np.ndarray, counts, lengths: list[int], seed: int) -> dict:
+def _figures(nll: np.ndarray | None, accuracy: np.ndarray, counts, lengths: list[int], seed: int,
+             groups=None) -> dict:
     """NLL and accuracy with their 95 % intervals over pieces; ``counts`` (F, 3) per-frame TP, FP, FN."""
     counts = np.asarray(counts, np.float64)
     figures = {}
     if nll is not None:
-        figures.update(_named_mean("nll", nll, lengths, seed))
-    pooled = pooled_ratio(counts[:, 0], counts.sum(1), lengths, seed)
-    figures.update({**_named_mean("accuracy", accuracy, lengths, seed),
+        figures.update(_named_mean("nll", nll, lengths, seed, groups))
+    pooled = pooled_ratio(counts[:, 0], counts.sum(1), lengths, seed, groups)
+    figures.update({**_named_mean("accuracy", accuracy, lengths, seed, groups),
                     "accuracy_pooled": pooled["mean"], "accuracy_pooled_ci95": pooled["ci95"]})
     return figures
 
 
-def _by_position(nll: np.ndarray, lengths: list[int], seed: int) -> dict:
+def _by_position(nll: np.ndarray, lengths: list[int], seed: int, groups=None) -> dict:
     """NLL over frames 1-100 of each piece and over the frames after them, with intervals."""
     positions = _positions(lengths)
     result = {}
@@ -118,19 +120,20 @@ def _by_position(nll: np.ndarray, lengths: list[int], seed: int) -> dict:
             result[name] = {"frames": 0, "pieces": 0}
             continue
         keep = counts > 0
+        kept_groups = None if groups is None else np.asarray(groups)[keep]
         result[name] = {"frames": int(counts.sum()), "pieces": int(keep.sum()), "nll": float(sums.sum() / counts.sum()),
-                        "nll_ci95": list(bootstrap_interval(sums[keep], counts[keep], seed=seed))}
+                        "nll_ci95": list(bootstrap_interval(sums[keep], counts[keep], groups=kept_groups, seed=seed))}
     return result
 
 
-def _named_mean(name: str, values: np.ndarray, lengths: list[int], seed: int) -> dict:
+def _named_mean(name: str, values: np.ndarray, lengths: list[int], seed: int, groups=None) -> dict:
     """{name: mean per frame, name_ci95: its 95 % interval over pieces}."""
-    mean = per_frame_mean(values, lengths, seed)
+    mean = per_frame_mean(values, lengths, seed, groups)
     return {name: mean["mean"], f"{name}_ci95": mean["ci95"]}
 
 
 def floor_figures(records_dir: Path, frames: np.ndarray, lengths: list[int], seed: int = 0,
-                  copy: tuple[np.ndarray, np.ndarray] | None = None) -> dict:
+                  copy: tuple[np.ndarray, np.ndarray] | None = None, groups=None) -> dict:
     """The two floors' NLL and accuracies, with intervals over pieces, on ``frames`` (pieces of ``lengths``
     concatenated), fitted on the train split of ``records_dir``; ``copy``: copy_previous_accuracy's result
     for these frames, when the caller has it already."""
@@ -141,10 +144,10 @@ def floor_figures(records_dir: Path, frames: np.ndarray, lengths: list[int], see
     random_accuracy, random_counts = sampled_accuracy(frequencies, frames, seed=seed)
     markov_accuracy, _ = sampled_accuracy(previous_model.probabilities(frames, lengths), frames, seed=seed)
     return {"independent_keys": _figures(bernoulli_nll(frames, frequencies), random_accuracy, random_counts,
-                                         lengths, seed),
+                                         lengths, seed, groups),
             "previous_frame": {**_figures(previous_model.nll(frames, lengths), copy_accuracy, copy_counts, lengths,
-                                          seed),
-                               **_named_mean("accuracy_sampled", markov_accuracy, lengths, seed)},
+                                          seed, groups),
+                               **_named_mean("accuracy_sampled", markov_accuracy, lengths, seed, groups)},
             "per_frame": {"copy": copy_accuracy, "markov_sampled": markov_accuracy}}
 
 
@@ -153,19 +156,20 @@ def _combined_error(errors: np.ndarray) -> float:
     return float(math.sqrt((errors ** 2).sum()) / len(errors))
 
 
-def _over_floor(name: str, accuracy: np.ndarray, floor: np.ndarray, lengths: list[int], seed: int) -> dict:
+def _over_floor(name: str, accuracy: np.ndarray, floor: np.ndarray, lengths: list[int], seed: int,
+                groups=None) -> dict:
     """An accuracy minus a floor's, frame by frame on the same pieces, with a paired 95 % bootstrap
     interval over pieces: above the floor when the interval is above zero."""
-    return _named_mean(name, accuracy - floor, lengths, seed)
+    return _named_mean(name, accuracy - floor, lengths, seed, groups)
 
 
 def _reverse_figures(reverse_nll: np.ndarray, errors: np.ndarray, nll: np.ndarray, lengths: list[int],
-                     seed: int) -> dict:
+                     seed: int, groups=None) -> dict:
     """Reverse AIS's NLL (reads high) with its interval, and its gap to AIS's (reads low)."""
-    return {**_named_mean("nll_reverse", reverse_nll, lengths, seed),
+    return {**_named_mean("nll_reverse", reverse_nll, lengths, seed, groups),
             "nll_reverse_standard_error": _combined_error(errors),
             "nll_bracket_gap": float(reverse_nll.mean() - nll.mean()),
-            "nll_reverse_by_position": _by_position(reverse_nll, lengths, seed)}
+            "nll_reverse_by_position": _by_position(reverse_nll, lengths, seed, groups)}
 
 
 def _trained(run_dir: Path, weights: str) -> dict | None:
@@ -254,21 +258,24 @@ def score_frames(model, records_dir: Path, config: EvaluateConfig, progress=None
                        swap_rate=joined["swap_rate"], copy_accuracy=copy_accuracy, copy_counts=copy_counts)
 
 
-def accuracy_summary(scores: FrameScores, records_dir: Path, seed: int) -> dict:
-    """The accuracies with their intervals, each beside its like-for-like floor, and the floors."""
+def accuracy_summary(scores: FrameScores, records_dir: Path, seed: int, groups=None) -> dict:
+    """The accuracies with their intervals, each beside its like-for-like floor, and the floors;
+    ``groups``: each piece's resampling group (rolls.records.piece_groups), None for pieces alone."""
     lengths = scores.lengths
-    floors = floor_figures(records_dir, scores.frames, lengths, seed, copy=(scores.copy_accuracy, scores.copy_counts))
+    floors = floor_figures(records_dir, scores.frames, lengths, seed, copy=(scores.copy_accuracy, scores.copy_counts),
+                           groups=groups)
     floor_frames = floors.pop("per_frame")
     pooled = pooled_ratio(scores.counts[:, 0].astype(np.float64), scores.counts.sum(1).astype(np.float64), lengths,
-                          seed)
+                          seed, groups)
     return {
-        **_named_mean("accuracy", scores.accuracy, lengths, seed),
+        **_named_mean("accuracy", scores.accuracy, lengths, seed, groups),
         "accuracy_pooled": pooled["mean"], "accuracy_pooled_ci95": pooled["ci95"],
         # ACC of a deterministic prediction: every key more likely on than off under p(v_t | v_<t)
-        **_named_mean("accuracy_likely_keys", scores.likely_accuracy, lengths, seed),
-        "over_markov_floor": _over_floor("accuracy", scores.accuracy, floor_frames["markov_sampled"], lengths, seed),
+        **_named_mean("accuracy_likely_keys", scores.likely_accuracy, lengths, seed, groups),
+        "over_markov_floor": _over_floor("accuracy", scores.accuracy, floor_frames["markov_sampled"], lengths, seed,
+                                         groups),
         "over_copy_floor": _over_floor("accuracy_likely_keys", scores.likely_accuracy, floor_frames["copy"], lengths,
-                                       seed),
+                                       seed, groups),
         **({"swap_rate": [round(float(rate), 4) for rate in scores.swap_rate]} if scores.swap_rate is not None else {}),
         "floors": floors,
     }
@@ -278,9 +285,10 @@ def summarise(scores: FrameScores, records_dir: Path, info: dict, config: Evalua
     """The evaluation's figures from its per-frame scores: means with intervals over pieces, the floors
     beside them on the same frames, the published figures of a benchmark."""
     lengths, seed = scores.lengths, config.seed
+    groups = piece_groups(info, scores.pieces)
     offsets = np.cumsum([0] + lengths)
     per_sequence = [scores.nll[a:b].mean() for a, b in zip(offsets[:-1], offsets[1:]) if b > a]
-    accuracies = accuracy_summary(scores, records_dir, seed)
+    accuracies = accuracy_summary(scores, records_dir, seed, groups)
     benchmark = benchmark_name(info)
     return {
         "split": config.split,
@@ -289,12 +297,13 @@ def summarise(scores: FrameScores, records_dir: Path, info: dict, config: Evalua
         "sequences": len(per_sequence),
         "sequences_in_split": info["splits"][config.split].get("examples"),
         **({"pieces_scored": scores.pieces} if config.pieces else {}),
-        **_named_mean("nll", scores.nll, lengths, seed),
+        "resampled_groups": len(set(groups)),
+        **_named_mean("nll", scores.nll, lengths, seed, groups),
         **accuracies,
         "nll_standard_error": _combined_error(scores.nll_errors),
         "nll_per_sequence": float(np.mean(per_sequence)),
-        "nll_by_position": _by_position(scores.nll, lengths, seed),
-        **(_reverse_figures(scores.reverse_nll, scores.reverse_errors, scores.nll, lengths, seed)
+        "nll_by_position": _by_position(scores.nll, lengths, seed, groups),
+        **(_reverse_figures(scores.reverse_nll, scores.reverse_errors, scores.nll, lengths, seed, groups)
            if scores.reverse_nll is not None else {}),
         "bernoulli_nll": accuracies["floors"]["independent_keys"]["nll"],
         "benchmark": benchmark,
@@ -326,7 +335,7 @@ def evaluate_run(run_dir: Path, records_dir: Path | None, config: EvaluateConfig
               "trained": _trained(run_dir, config.weights), "conventions": CONVENTIONS,
               "per_frame": per_frame_path(run_dir, config.split).name}
     _write_per_frame(per_frame_path(run_dir, config.split), pieces=np.asarray(scores.pieces),
-                     lengths=np.asarray(scores.lengths), nll=scores.nll, accuracy=scores.accuracy,
+                     groups=np.asarray(piece_groups(info, scores.pieces)), lengths=np.asarray(scores.lengths), nll=scores.nll, accuracy=scores.accuracy,
                      accuracy_likely_keys=scores.likely_accuracy, copy_floor_accuracy=scores.copy_accuracy,
                      **({"nll_reverse": scores.reverse_nll} if scores.reverse_nll is not None else {}))
     write_json_atomic(run_dir / f"eval-{config.split}.json", result)
@@ -335,6 +344,17 @@ def evaluate_run(run_dir: Path, records_dir: Path | None, config: EvaluateConfig
 
 ACCURACY_KEYS = ("accuracy", "accuracy_ci95", "accuracy_pooled", "accuracy_pooled_ci95", "accuracy_likely_keys",
                  "accuracy_likely_keys_ci95", "over_markov_floor", "over_copy_floor", "swap_rate", "floors")
+
+
+def _likelihood_intervals(kept: dict, seed: int, groups) -> dict:
+    """The NLL figures' intervals redrawn from the per-frame file (the means do not change)."""
+    lengths = kept["lengths"].tolist()
+    figures = {**_named_mean("nll", kept["nll"], lengths, seed, groups), "resampled_groups": len(set(groups)),
+               "nll_by_position": _by_position(kept["nll"], lengths, seed, groups)}
+    if "nll_reverse" in kept:
+        figures.update({**_named_mean("nll_reverse", kept["nll_reverse"], lengths, seed, groups),
+                        "nll_reverse_by_position": _by_position(kept["nll_reverse"], lengths, seed, groups)})
+    return figures
 
 
 def rescore_accuracy(run_dir: Path, config: EvaluateConfig) -> dict:
@@ -351,12 +371,14 @@ def rescore_accuracy(run_dir: Path, config: EvaluateConfig) -> dict:
     scores = score_frames(load_run_model(run_dir, scored.weights), records_dir, scored, likelihood=False)
     if scores.pieces != kept["pieces"].tolist() or scores.lengths != kept["lengths"].tolist():
         raise EvaluationError(f"{path} was scored on other frames than {records_dir} now holds")
+    groups = piece_groups(load_info(records_dir), scores.pieces)
     result = {**{k: v for k, v in result.items() if k not in ACCURACY_KEYS},
-              **accuracy_summary(scores, records_dir, scored.seed), "settings": asdict(scored),
+              **accuracy_summary(scores, records_dir, scored.seed, groups), "settings": asdict(scored),
+              **_likelihood_intervals(kept, scored.seed, groups),
               "conventions": CONVENTIONS, "accuracy_evaluated_on": time.strftime("%Y-%m-%d")}
     result["bernoulli_nll"] = result["floors"]["independent_keys"]["nll"]
     _write_per_frame(per_frame_path(run_dir, config.split), **{
-        **kept, "accuracy": scores.accuracy, "accuracy_likely_keys": scores.likely_accuracy,
+        **kept, "groups": np.asarray(groups), "accuracy": scores.accuracy, "accuracy_likely_keys": scores.likely_accuracy,
         "copy_floor_accuracy": scores.copy_accuracy})
     write_json_atomic(path, result)
     return result

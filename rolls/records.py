@@ -104,6 +104,13 @@ def first_pieces(info: dict, split: str, count: int) -> list[str]:
     return sorted(p["piece"] for p in info["pieces"] if p["split"] == split)[:count]
 
 
+def piece_groups(info: dict, pieces: list[str]) -> list[str]:
+    """Each piece's near-duplicate group: the path of its group's first file as curation recorded it,
+    or the piece itself when it is in no group (or the records carry no groups)."""
+    group = {p["piece"]: p.get("near_duplicate_of") or p["piece"] for p in info.get("pieces", [])}
+    return [group.get(piece, piece) for piece in pieces]
+
+
 def shard_paths(records_dir: Path, info: dict, split: str, verify: bool = True) -> list[str]:
     """Paths of a split's shards; with ``verify``, each file's size and sha256 are checked."""
     if split not in info["splits"]:

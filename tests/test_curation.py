@@ -16,7 +16,7 @@ from pianorbm.curate.config import CurateConfig
 from pianorbm.curate.curation import CurationSetupError, curate_folder
 from pianorbm.curate.file_curation import parse_song
 from pianorbm.curate.manifest import JOURNAL_NAME, read_manifest
-from tests.conftest import build_midi, scale_notes
+from tests.conftest import SHARED_DATA, build_midi, scale_notes
 
 REPO = Path(__file__).resolve().parents[1]
 PIANO_ONLY = CurateConfig(piano_only=True)
@@ -106,6 +106,29 @@ def test_extract_piano_keeps_the_accompaniment_of_a_song(shared_midi, tmp_path):
     song, _ = parse_song((tmp_path / "extracted" / "lindenbaum.mid").read_bytes())
     assert len(song.notes) == row.kept_notes < row.notes
     assert "Voice" not in song.track_names
+
+
+def test_a_melody_with_no_instrument_stated_is_not_a_piano_piece(shared_midi, tmp_path):
+    """POP909's melody-only versions (no program change, no instrument named) are rejected under
+    --piano-only; its arrangements, a two-part Bach invention and unnamed piano files are kept."""
+    pop909 = SHARED_DATA / "pop909"
+    if not pop909.is_dir():
+        pytest.skip(f"{pop909} not found (it lives beside the checkout, as in CI)")
+    src = tmp_path / "raw"
+    src.mkdir()
+    for song in ("491/versions/491-v2.mid", "352/versions/352-v3.mid", "078/versions/078-v1.mid", "001/001.mid"):
+        shutil.copy(pop909 / song, src / Path(song).name)
+    for name in ("playmidi__bach-invention-01.mid", "miditok__Maestro_4.mid", "m21_mozart_k545_movement1_exposition.mid"):
+        shutil.copy(shared_midi / "piano" / name, src / name)
+    manifest = curate_folder(src, tmp_path / "clean", PIANO_ONLY, jobs=1).manifest.set_index("path")
+    assert sorted(manifest.index[manifest.reason == "melody_only"]) == ["352-v3.mid", "491-v2.mid"]
+    assert "no instrument stated" in manifest.loc["491-v2.mid", "detail"]
+    assert (manifest.drop(["352-v3.mid", "491-v2.mid"]).status == "kept").all()
+    assert manifest.loc["078-v1.mid", "evidence"] == "default_program"  # unstated, but a melody with chords
+    lenient = CurateConfig(piano_only=True, min_unstated_polyphony=0)
+    assert (curate_folder(src, tmp_path / "lenient", lenient, jobs=1).manifest.status == "kept").all()
+    everything = curate_folder(src, tmp_path / "unfiltered", CurateConfig(), jobs=1).manifest  # not --piano-only
+    assert (everything.status == "kept").all()
 
 
 def test_copies_are_duplicates_of_the_first_path(tmp_path):

@@ -147,6 +147,20 @@ def test_bootstrap_interval_over_pieces():
     assert bootstrap_interval(np.full(20, 3.0), np.full(20, 1.0)) == (3.0, 3.0)  # identical pieces: no spread
 
 
+def test_versions_of_one_song_are_resampled_together():
+    """Ten songs of five identical versions each: drawn piece by piece the fifty look independent and
+    the interval is too narrow; drawn by song it is the interval of the ten songs."""
+    rng = np.random.default_rng(1)
+    song_values = rng.normal(5.0, 1.0, 10)
+    lengths = [20] * 50
+    values = np.repeat(np.repeat(song_values, 5), 20)
+    groups = np.repeat([f"song{i}" for i in range(10)], 5)
+    by_piece = per_frame_mean(values, lengths)["ci95"]
+    by_song = per_frame_mean(values, lengths, groups=groups)["ci95"]
+    assert by_song[1] - by_song[0] > 1.5 * (by_piece[1] - by_piece[0])
+    assert by_song == pytest.approx(per_frame_mean(np.repeat(song_values, 100), [100] * 10)["ci95"])
+
+
 @pytest.fixture(scope="module")
 def small_run(jsb_records, tmp_path_factory):
     run = tmp_path_factory.mktemp("eval") / "run"
