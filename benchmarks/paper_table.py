@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchmarks_common import write_report  # noqa: E402
 from pianorbm.model.compare import ComparisonError, compare_runs  # noqa: E402
-from pianorbm.model.config import EvaluateConfig, TrainConfig  # noqa: E402
+from pianorbm.model.config import LARGE_CORPUS_FRAMES, SMALL_CORPUS_DROPOUT, EvaluateConfig, TrainConfig  # noqa: E402
 from pianorbm.model.evaluate import PUBLISHED_ACCURACY, evaluate_run, per_frame_path  # noqa: E402
 from pianorbm.model.likelihood import VALIDATION_NLL  # noqa: E402
 from pianorbm.model.run_folder import read_history, read_state  # noqa: E402
@@ -100,6 +100,12 @@ def other_settings(run: Path, config: TrainConfig) -> str:
     """'' for a run trained with ``config``'s settings, else the ones it was trained with instead
     (a run of an earlier default), such as 'weight_average_frames 0'."""
     saved = json.loads((run / "train.json").read_text()) if (run / "train.json").exists() else {}
+    if (run / "data.json").exists():  # the settings the recipe leaves to the corpus, decided for the run's records
+        from pianorbm.model.run_folder import records_of
+        from pianorbm.model.train import with_corpus_defaults
+        from pianorbm.rolls.records import load_info
+
+        config = with_corpus_defaults(config, load_info(records_of(run)))
     return ", ".join(f"{name} {was}" for name, (was, _) in sorted(settings_differences(saved, config).items()))
 
 
@@ -430,7 +436,7 @@ def report(results: dict, work: Path, datasets: list[str], cells: list[str], see
     return Template(template).substitute(
         {name: "\n".join(lines) for name, lines in tables.items()}, date=measured_on(results),
         hidden=defaults.hidden, recurrent=defaults.recurrent, k=defaults.k, batch_size=defaults.batch_size,
-        seq_len=defaults.seq_len, dropout=f"{defaults.dropout:g}", learning_rate=f"{defaults.learning_rate:g}",
+        seq_len=defaults.seq_len, dropout=f"{SMALL_CORPUS_DROPOUT:g} (the default below {LARGE_CORPUS_FRAMES:,} training frames)", learning_rate=f"{defaults.learning_rate:g}",
         weight_average_frames=f"{defaults.weight_average_frames:,}", validation=validation.describe(),
         train_frames_between=f"{validation.train_frames_between:,}", patience=defaults.patience,
         epochs=defaults.epochs, subset_names=", ".join(name for name, _ in SUBSET_EVALUATION.values()))

@@ -87,7 +87,8 @@ def test_lines(evaluation: dict) -> list[str]:
              f"({evaluation['frames']:,} frames; `--pieces {evaluation['sequences']}`, as the full split takes hours "
              f"here), evaluated in {_minutes(evaluation['seconds'])}; AIS "
              f"{evaluation['settings']['ais_chains']} x {evaluation['settings']['ais_betas']}. Intervals: 95 % "
-             "bootstrap over pieces.", "",
+             "bootstrap over pieces" + (f", the versions of one song drawn together ({evaluation['resampled_groups']} "
+                                        "songs)" if "resampled_groups" in evaluation else "") + ".", "",
              "| | NLL per frame | expected accuracy (%) | keys with p > 1/2 (%) |", "|---|---|---|---|",
              f"| model, AIS (reads low) | {_bracket(evaluation, 'nll')} | {_bracket(evaluation, 'accuracy', 100, 1)} | "
              f"{_bracket(evaluation, 'accuracy_likely_keys', 100, 1)} |",
@@ -149,6 +150,43 @@ def sample_lines(seeds: list[int], work: Path) -> list[str]:
     return lines
 
 
+def dropout_lines(earlier: Path, run: Path, earlier_samples: Path, seeds: list[int]) -> list[str]:
+    """The run of the earlier default (dropout 0.3 on every corpus) beside this one: validation, the
+    paired test difference on the same pieces, and its samples' density."""
+    from pianorbm.model.compare import compare_runs, comparison_table
+
+    states = {name: json.loads((folder / "state.json").read_text()) for name, folder in (("earlier", earlier),
+                                                                                          ("today", run))}
+    dropouts = {name: json.loads((folder / "train.json").read_text())["dropout"] for name, folder in
+                (("earlier", earlier), ("today", run))}
+    lines = ["## Dropout: the earlier default against the corpus default", "",
+             f"Until 2026-12-05 every corpus trained with dropout {dropouts['earlier']:g} on the frames entering the "
+             f"conditioner; now it is 0 from 500,000 training frames (docs/recipe.md). The earlier run "
+             f"(`{earlier.relative_to(REPO)}`, same records, seed and settings but dropout {dropouts['earlier']:g}) "
+             f"stopped at epoch {states['earlier']['epoch']} with validation NLL "
+             f"{states['earlier']['best_validation']:.3f} (epoch {states['earlier']['best_epoch']}); this one at epoch "
+             f"{states['today']['epoch']} with {states['today']['best_validation']:.3f} "
+             f"(epoch {states['today']['best_epoch']}).", ""]
+    if (earlier / "eval-test-frames.npz").exists():
+        lines += ["```", comparison_table(compare_runs(run, earlier), f"dropout {dropouts['today']:g}",
+                                          f"dropout {dropouts['earlier']:g}"), "```", ""]
+    rows = []
+    for seed in seeds:
+        summary = earlier_samples / f"seed{seed}" / "samples.json"
+        if summary.exists():
+            stats = json.loads(summary.read_text())["statistics"]
+            within = stats["comparison"]["within_data_range"]
+            rows.append(f"| dropout {dropouts['earlier']:g}, seed {seed} | {stats['samples']['voices_mean']:.2f} | "
+                        f"{100 * stats['samples']['clash_rate']:.1f} | {round(within['voices_mean'] * SAMPLES)}/"
+                        f"{SAMPLES} | {round(within['clash_rate'] * SAMPLES)}/{SAMPLES} |")
+    if rows:
+        lines += [f"Its samples (the same command, from `{earlier_samples.relative_to(REPO)}`), against the table "
+                  "above:", "", "| samples | voices | clashes (%) | voices within | clashes within |",
+                  "|---|---:|---:|---:|---:|", *rows, "",
+                  "Why they were so dense: docs/free-running-drift.md.", ""]
+    return lines
+
+
 def stuck_pedal_lines(earlier: Path, run: Path) -> list[str]:
     """The first run, trained before the stuck-pedal rule: its data's statistics beside today's, and
     its own figures (on other rolls: its NLL is not comparable with the table above)."""
@@ -189,6 +227,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--work", type=Path, default=REPO / "results" / "pop909" / "samples")
     parser.add_argument("--earlier", type=Path, default=REPO / "results" / "pop909" / "stuck-pedal" / "pop909-gru-seed0")
+    parser.add_argument("--dropout-earlier", type=Path,
+                        default=REPO / "results" / "pop909" / "dropout0.3" / "pop909-gru-seed0")
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "pop909-piano.md")
     args = parser.parse_args()
 
@@ -205,7 +245,8 @@ def main() -> None:
     lines = [f"# pretrained:{NAME}: the shipped piano model", "",
              f"Measured by `python benchmarks/pop909_piano.py` ({time.strftime('%Y-%m-%d')}), from "
              f"`{entry['run']}`: the default recipe (`pianorbm train RECORDS RUN`, {entry['cell']}, seed "
-             f"{entry['seed']}) on POP909 songs 001-600 curated with `--piano-only` and near-duplicates grouped "
+             f"{entry['seed']}, dropout {json.loads((run / 'train.json').read_text())['dropout']:g} as the default "
+             "gives a corpus of this size) on POP909 songs 001-600 curated with `--piano-only` and near-duplicates grouped "
              f"({info['source']['files']:,} files, {info['source'].get('near_duplicate_groups', 0)} groups), "
              f"{splits['train']['pieces']:,} / {splits['valid']['pieces']:,} / {splits['test']['pieces']:,} pieces, "
              f"{splits['train']['frames']:,} training frames at {info['steps_per_quarter']} steps per quarter. One "
@@ -215,6 +256,9 @@ def main() -> None:
     lines += cost_lines(run, splits['train']['frames'])
     lines += ["## Test figures", ""] + test_lines(json.loads((run / "eval-test.json").read_text()))
     lines += ["## Samples beside the data", ""] + sample_lines(args.seeds, args.work)
+    if (args.dropout_earlier / "state.json").exists():
+        lines += dropout_lines(args.dropout_earlier.resolve(), run, args.dropout_earlier.resolve().parent / "samples",
+                               args.seeds)
     if (args.earlier / "eval-test.json").exists():
         lines += stuck_pedal_lines(args.earlier.resolve(), run)
     write_report(lines, args.out)

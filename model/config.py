@@ -21,6 +21,13 @@ WEIGHTS = ("best", "latest")
 DISTRIBUTE = ("none", "mirrored", "multi-worker")
 SPLITS = ("train", "valid", "test")
 DEFAULT_SAMPLE_STEPS = 256
+# dropout by corpus size: it regularises a small corpus and blurs a large one (docs/recipe.md)
+SMALL_CORPUS_DROPOUT, LARGE_CORPUS_FRAMES = 0.3, 500_000
+
+
+def corpus_dropout(train_frames: int) -> float:
+    """The default dropout for a train split of ``train_frames`` frames."""
+    return SMALL_CORPUS_DROPOUT if train_frames < LARGE_CORPUS_FRAMES else 0.0
 
 
 @dataclass(frozen=True)
@@ -35,8 +42,9 @@ class TrainConfig:
                                        "exact Philox.", choices=("xorshift", "philox"))
     optimizer: str = setting("adam", "Optimizer.", choices=("adam", "sgd"))
     learning_rate: float = setting(1e-3, "Learning rate.", low=0, low_open=True)
-    dropout: float = setting(0.3, "Dropout on the frames entering the conditioner, in training only (why 0.3: "
-                                  "docs/recipe.md).", low=0, high=0.9)
+    dropout: float | None = setting(None, "Dropout on the frames entering the conditioner, in training only [by "
+                                          "the corpus: 0.3 below 500,000 training frames, else 0; why: "
+                                          "docs/recipe.md].", low=0, high=0.9)
     lr_decay: float = setting(1.0, "Learning-rate factor per epoch.", low=0, high=1, low_open=True)
     lr_halve_after: int = setting(0, "Halve the learning rate after this many validations without a better figure, "
                                      "and again after as many more (0: never); --patience still stops the run.",

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from pianorbm.common.files import write_bytes_atomic, write_json_atomic
 from pianorbm.common.heartbeat import heartbeat
-from pianorbm.model.config import TrainConfig
+from pianorbm.model.config import TrainConfig, corpus_dropout
 from pianorbm.model.run_folder import (RUN_DIRS, RUN_FILES, data_description, describe_wall_time, read_history,
                                        read_state, save_model_weights, wall_time_split, write_history)
 from pianorbm.model.weight_average import weight_average_for
@@ -49,14 +49,25 @@ class TrainingError(Exception):
     """Training cannot start or go on; the message says why and what to do."""
 
 
+def train_frames(info: dict) -> int:
+    """Frames of the train split, augmented copies included."""
+    return info["splits"]["train"].get("example_frames") or info["splits"]["train"]["frames"]
+
+
+def with_corpus_defaults(config: TrainConfig, info: dict) -> TrainConfig:
+    """``config`` with the settings left to the corpus decided (dropout: model.config.corpus_dropout)."""
+    if config.dropout is not None:
+        return config
+    return replace(config, dropout=corpus_dropout(train_frames(info)))
+
+
 def validation_interval(config: TrainConfig, info: dict) -> int:
     """Epochs between validation NLLs: as set, or about one per ``train_frames_between`` training frames."""
     from pianorbm.model.likelihood import VALIDATION_NLL
 
     if config.validation_nll_every is not None:
         return config.validation_nll_every
-    frames = info["splits"]["train"].get("example_frames") or info["splits"]["train"]["frames"]
-    return max(1, round(VALIDATION_NLL[config.validation].train_frames_between / max(frames, 1)))
+    return max(1, round(VALIDATION_NLL[config.validation].train_frames_between / max(train_frames(info), 1)))
 
 
 def _rounded(value):
@@ -111,7 +122,7 @@ def run_differences(records_dir: Path, run_dir: Path, config: TrainConfig) -> li
         info = load_info(records_dir)
     except RecordsError as err:
         raise TrainingError(str(err)) from err
-    return _differences(run_dir, config, data_description(records_dir, info))
+    return _differences(run_dir, with_corpus_defaults(config, info), data_description(records_dir, info))
 
 
 def _check_run_dir(run_dir: Path, config: TrainConfig, data: dict, restart: bool) -> bool:
@@ -287,6 +298,7 @@ def train(records_dir: Path, run_dir: Path, config: TrainConfig, *, restart: boo
         info = load_info(records_dir)
     except RecordsError as err:
         raise TrainingError(str(err)) from err
+    config = with_corpus_defaults(config, info)
     data = data_description(records_dir, info, run_dir)
     state = read_state(run_dir) if _check_run_dir(run_dir, config, data, restart) else {}
     if state.get("finished") and state.get("epochs") == config.epochs:

@@ -367,6 +367,20 @@ def test_a_run_folder_older_than_a_setting_is_not_resumed_as_if_trained_with_it(
                                                                       validation="quick")) == []
 
 
+def test_dropout_is_left_to_the_corpus_size_unless_set(jsb_records):
+    """0.3 on a small corpus (JSB's 13,807 training frames), 0 on one of POP909's size (1.38 M)."""
+    from pianorbm.model.train import with_corpus_defaults
+    from pianorbm.rolls.records import load_info
+
+    small = load_info(jsb_records)
+    large = {**small, "splits": {**small["splits"], "train": {**small["splits"]["train"], "frames": 1_379_548,
+                                                              "example_frames": 1_379_548}}}
+    assert TrainConfig().dropout is None
+    assert with_corpus_defaults(TrainConfig(), small).dropout == 0.3
+    assert with_corpus_defaults(TrainConfig(), large).dropout == 0.0
+    assert with_corpus_defaults(TrainConfig(dropout=0.1), large).dropout == 0.1
+
+
 def test_every_validation_choice_has_an_estimator_and_the_default_reads_high():
     from dataclasses import fields
 
