@@ -42,7 +42,7 @@ def test_the_shipped_model_is_the_best_validated_run_with_its_own_figures(name, 
     from pianorbm.model.run_folder import load_run_model, load_trained, read_state
 
     entry = pretrained_index()[name]
-    runs = sorted((REPO / "results" / folder).glob(f"{dataset}-*-seed*"))
+    runs = sorted(path for path in (REPO / "results" / folder).glob(f"{dataset}-*-seed*") if path.is_dir())
     assert len(runs) >= trained
     best = min(runs, key=lambda run: read_state(run)["best_validation"])
     assert REPO / entry["run"] == best
