@@ -18,7 +18,7 @@ import json
 import os
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from string import Template
 
@@ -27,7 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchmarks_common import write_report  # noqa: E402
 from pianorbm.model.compare import ComparisonError, compare_runs  # noqa: E402
-from pianorbm.model.config import LARGE_CORPUS_FRAMES, SMALL_CORPUS_DROPOUT, EvaluateConfig, TrainConfig  # noqa: E402
+from pianorbm.model.config import (LARGE_CORPUS_FRAMES, SMALL_CORPUS_DROPOUT, EvaluateConfig, TrainConfig,  # noqa: E402
+                                   corpus_dropout)
 from pianorbm.model.evaluate import PUBLISHED_ACCURACY, evaluate_run, per_frame_path  # noqa: E402
 from pianorbm.model.likelihood import VALIDATION_NLL  # noqa: E402
 from pianorbm.model.run_folder import read_history, read_state  # noqa: E402
@@ -100,12 +101,9 @@ def other_settings(run: Path, config: TrainConfig) -> str:
     """'' for a run trained with ``config``'s settings, else the ones it was trained with instead
     (a run of an earlier default), such as 'weight_average_frames 0'."""
     saved = json.loads((run / "train.json").read_text()) if (run / "train.json").exists() else {}
-    if (run / "data.json").exists():  # the settings the recipe leaves to the corpus, decided for the run's records
-        from pianorbm.model.run_folder import records_of
-        from pianorbm.model.train import with_corpus_defaults
-        from pianorbm.rolls.records import load_info
-
-        config = with_corpus_defaults(config, load_info(records_of(run)))
+    if config.dropout is None and (run / "data.json").exists():  # left to the corpus: decided by the run's data
+        frames = json.loads((run / "data.json").read_text())["frames"]["train"]  # the records need not be here
+        config = replace(config, dropout=corpus_dropout(frames))
     return ", ".join(f"{name} {was}" for name, (was, _) in sorted(settings_differences(saved, config).items()))
 
 
