@@ -1,8 +1,7 @@
 """Paired comparison of two evaluated runs on the same frames: per-frame differences, with a 95 %
 bootstrap interval that resamples pieces (the same pieces for both runs; the versions of one song
-together). Two runs' unpaired
-intervals overlap far more often than their difference is unclear: most of each interval is the
-choice of pieces, which a paired difference cancels."""
+together). Two runs' unpaired intervals overlap far more often than their difference is unclear:
+most of each interval is the choice of pieces, which a paired difference cancels."""
 
 from __future__ import annotations
 
@@ -65,7 +64,8 @@ def compare_runs(run_a: Path, run_b: Path, split: str = "test", seed: int = 0) -
 
 
 def comparison_table(result: dict, name_a: str, name_b: str) -> str:
-    grouped = f", versions of a song drawn together ({result['groups']} groups)" if result["groups"] < result["pieces"] else ""
+    grouped = (f", versions of a song drawn together ({result['groups']} groups)"
+               if result["groups"] < result["pieces"] else "")
     lines = [f"{name_a} minus {name_b}, paired over {result['frames']:,} frames of {result['pieces']} pieces "
              f"({result['split']}); 95 % bootstrap interval over pieces{grouped}:"]
     for figure in FIGURES:
