@@ -172,15 +172,19 @@ def main(ctx: click.Context) -> None:
                    "score's own instruments (parts without one are written as program 0).")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="music21: worker processes "
                                                                              "[all cores].")
+@click.option("--retry-failed", is_flag=True, help="music21: try again the works that failed in an earlier run "
+                                                   "into DST (they are kept as failed otherwise).")
 @click.option("--url", default=None, metavar="URL", help="benchmark: download from this copy instead of the "
                                                          "original address (the music is checked all the same).")
 @verbosity
-def corpus_command(source: str, query: str, dst: Path, mode: str, jobs: int | None, url: str | None) -> None:
+def corpus_command(source: str, query: str, dst: Path, mode: str, jobs: int | None, retry_failed: bool,
+                   url: str | None) -> None:
     """Export works of music21's bundled corpus to MIDI files, or download a standard benchmark, into DST.
 
     music21 QUERY names a collection (bach/chorales), a glob over the corpus's relative paths
     (beethoven/opus18*) or a path prefix (schumann_clara); nothing is downloaded. Works that fail to
-    export are reported and skipped; works already in DST are not redone.
+    export are reported and skipped; works already in DST are not redone, nor are those that failed
+    there before (--retry-failed tries them again).
 
     benchmark NAME (jsb-chorales, nottingham, musedata, piano-midi.de) downloads the pickle of
     Boulanger-Lewandowski et al. (2012) from its original address, the only command that uses the
@@ -193,12 +197,13 @@ def corpus_command(source: str, query: str, dst: Path, mode: str, jobs: int | No
     from pianorbm.curate.music21_corpus import export_corpus
 
     with _reported(LookupError, exit_code=2):  # a query that matches no work
-        result = export_corpus(query, dst, mode=mode, jobs=jobs, progress=_progress_bar("export"))
+        result = export_corpus(query, dst, mode=mode, jobs=jobs, progress=_progress_bar("export"),
+                               retry_failed=retry_failed)
     failed = [row for row in result.works if row["status"] == "failed"]
     files = sum(len(row["outputs"]) for row in result.works)
     pieces_failed = [(row["work"], piece) for row in result.works for piece in row.get("failed_pieces", [])]
     click.echo(f"{len(result.works)} works matched {query!r}: {len(result.works) - len(failed)} exported "
-               f"({result.skipped} already there), {len(failed)} failed; {files} MIDI files in {dst}"
+               f"({result.skipped} done before), {len(failed)} failed; {files} MIDI files in {dst}"
                + (f"; {len(pieces_failed)} pieces of collections failed, the rest of each written"
                   if pieces_failed else ""))
     for row in failed:

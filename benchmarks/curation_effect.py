@@ -120,8 +120,8 @@ def train_arms(work: Path, records: dict[str, Path], seeds) -> dict[tuple[str, i
     from pianorbm.model.train import train
 
     runs = {}
-    for arm in ARMS:
-        for seed in seeds:
+    for seed in seeds:  # seed by seed, so that a stopped session leaves whole pairs of arms
+        for arm in ("curated", "raw"):  # the cheaper arm first
             runs[(arm, seed)] = work / f"run-{arm}-seed{seed}"
             print(f"training {arm} seed {seed}", flush=True)
             train(records[arm], runs[(arm, seed)], TrainConfig(seed=seed), log=lambda line: print(line, flush=True))

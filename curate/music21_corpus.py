@@ -125,13 +125,14 @@ def export_work(root: str, work: str, dst: str, mode: str, stem: str | None = No
 @dataclass
 class ExportResult:
     works: list[dict]  # one row per work: status exported or failed, outputs, error
-    skipped: int  # works already exported by an earlier run
+    skipped: int  # works done by an earlier run: exported, or failed and not retried
 
 
 def export_corpus(query: str, dst: Path, *, mode: str = "keyboard", jobs: int | None = None,
-                  timeout_s: float = 300.0, progress=None) -> ExportResult:
+                  timeout_s: float = 300.0, progress=None, retry_failed: bool = False) -> ExportResult:
     """Exports every work matching ``query`` into ``dst``; works already exported are skipped,
-    those of an interrupted run included (each finished work is journalled at once).
+    those of an interrupted run included (each finished work is journalled at once). A work that
+    failed in an earlier run keeps its row and is not tried again unless ``retry_failed``.
 
     Writes the rows with the settings to ``dst/corpus.json``.
     """
@@ -152,7 +153,8 @@ def export_corpus(query: str, dst: Path, *, mode: str = "keyboard", jobs: int | 
     rows, todo = [], []
     for work in works:
         done = previous.get(work)
-        if done and done["status"] == "exported" and all((dst / name).exists() for name in done["outputs"]):
+        exported = done and done["status"] == "exported" and all((dst / name).exists() for name in done["outputs"])
+        if exported or (done and done["status"] == "failed" and not retry_failed):
             rows.append({name: value for name, value in done.items() if name != "mode"})
         else:
             todo.append(work)

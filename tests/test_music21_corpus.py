@@ -39,7 +39,7 @@ def test_export_then_curate_keeps_keyboard_parts_and_rejects_voices(tmp_path):
     assert (keyboard.status == "kept").all() and (keyboard.ticks_per_beat == 10080).all()
     assert (original.reason == "no_piano").all()  # Soprano/Alto/Tenor/Bass tracks at program 0
     rerun = runner.invoke(main, ["corpus", "music21", "bach/bwv26*", str(tmp_path / "keyboard"), "-q"])
-    assert "0 failed" in rerun.output and f"({len(keyboard)} already there)" in rerun.output
+    assert "0 failed" in rerun.output and f"({len(keyboard)} done before)" in rerun.output
 
 
 def _files(folder: Path) -> dict[str, bytes]:
@@ -81,6 +81,36 @@ def test_an_interrupted_export_resumes_with_only_what_is_missing(tmp_path):
     assert export_corpus("bach/bwv26*", tmp_path / "cut", mode="original", jobs=2).skipped == 0  # other parts
 
 
+class _Totals:
+    """A progress bar that records how many works each run had left to do."""
+
+    def __init__(self):
+        self.totals = []
+
+    def __call__(self, total):
+        self.totals.append(total)
+        return self
+
+    def update(self, done):
+        pass
+
+    def close(self):
+        pass
+
+
+def test_a_work_that_failed_is_kept_as_failed_until_a_retry_is_asked_for(tmp_path):
+    bar = _Totals()
+    first = export_corpus("mozart/k458/movement2*", tmp_path, mode="original", jobs=1, progress=bar)
+    [row] = first.works
+    assert row["status"] == "failed" and "repeat" in row["error"]  # its score's repeats are malformed
+    rerun = export_corpus("mozart/k458/movement2*", tmp_path, mode="original", jobs=1, progress=bar)
+    assert rerun.works == first.works and rerun.skipped == 1
+    retried = export_corpus("mozart/k458/movement2*", tmp_path, mode="original", jobs=1, progress=bar,
+                            retry_failed=True)
+    assert retried.skipped == 0 and retried.works == first.works
+    assert bar.totals == [1, 0, 1]
+
+
 @pytest.mark.slow  # a real process, killed twice
 def test_an_export_killed_with_sigkill_resumes_to_the_uninterrupted_result(tmp_path):
     command = [sys.executable, str(REPO / "cli.py"), "corpus", "music21", "bach/bwv2*", "-q", "-j", "1"]
@@ -97,7 +127,7 @@ def test_an_export_killed_with_sigkill_resumes_to_the_uninterrupted_result(tmp_p
     assert journalled >= 8
     resumed = subprocess.run([*command, str(tmp_path / "cut")], capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stderr
-    assert f"({journalled} already there)" in resumed.stdout
+    assert f"({journalled} done before)" in resumed.stdout
     export_corpus("bach/bwv2*", tmp_path / "whole", jobs=2)
     assert _files(tmp_path / "cut") == _files(tmp_path / "whole")
     summary = json.loads((tmp_path / "cut" / "corpus.json").read_text())
