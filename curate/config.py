@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from pianorbm.common.settings import SettingsError, check_settings, setting
 
 MIDI_SUFFIXES = (".mid", ".midi", ".kar")
-RESULTS_VERSION = 4  # bump when per-file results change, so that resumed runs redo every file
+RESULTS_VERSION = 5  # bump when per-file results change, so that resumed runs redo every file
 
 
 @dataclass(frozen=True)
@@ -38,8 +38,8 @@ class CurateConfig:
                                             "build-records keeps a group in one split), drop (only each group's first "
                                             "file is kept) or keep (not looked for).",
                                    choices=("group", "drop", "keep"))
-    near_duplicate_transposed: bool = setting(False, "Near-duplicates may also be transposed copies (parts compared by "
-                                                     "their intervals rather than their pitch classes).")
+    near_duplicate_transposed: bool = setting(True, "Near-duplicates may also be transposed copies (parts compared by "
+                                                    "their intervals too, at an estimated similarity of at least 0.5).")
     near_duplicate_threshold: float = setting(0.3, "Smallest estimated Jaccard similarity of two parts' 8-note "
                                                    "shingles that makes their files near-duplicates.",
                                               low=0, high=1, low_open=True)

@@ -120,8 +120,10 @@ def mark_near_duplicates(rows: dict[str, dict], config: CurateConfig) -> list[st
     if config.near_duplicates == "keep":
         return []
     kept = sorted(path for path, row in rows.items() if row["status"] == KEPT)
+    intervals = ([decode_signature(rows[path].get("near_duplicate_interval_signature")) for path in kept]
+                 if config.near_duplicate_transposed else None)
     firsts = group_files([decode_signature(rows[path].get("near_duplicate_signature")) for path in kept],
-                         config.near_duplicate_threshold)
+                         config.near_duplicate_threshold, intervals)
     members: dict[int, list[str]] = {}
     for path, first in zip(kept, firsts):
         members.setdefault(int(first), []).append(path)

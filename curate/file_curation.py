@@ -21,7 +21,7 @@ from pianorbm.curate.filters import first_failure
 from pianorbm.curate.instruments import UNSTATED, classify_parts
 from pianorbm.curate.midi_read import read_smf, read_smf_with_mido
 from pianorbm.curate.midi_write import encode_clean_midi
-from pianorbm.curate.near_duplicates import encode_signature, file_signature
+from pianorbm.curate.near_duplicates import encode_signature, file_signatures
 from pianorbm.curate.scores import clean_relpath, is_score, score_to_midi
 from pianorbm.curate.song import DRUM_CHANNEL, song_from_smf
 
@@ -128,7 +128,9 @@ def examine_file(src_root: str, relpath: str, config: CurateConfig, parser: str 
         return {**row, "status": REJECTED, "reason": err.reason, "detail": str(err)}, None
     row["content_hash"] = content_hash(kept, song.ticks_per_beat)
     if config.near_duplicates != "keep":
-        row["near_duplicate_signature"] = encode_signature(file_signature(
-            kept.pitch, kept.onset / song.ticks_per_beat, kept.track.astype(np.int64) * 16 + kept.channel,
-            config.near_duplicate_transposed))
+        sketches = file_signatures(kept.pitch, kept.onset / song.ticks_per_beat,
+                                   kept.track.astype(np.int64) * 16 + kept.channel, config.near_duplicate_transposed)
+        row["near_duplicate_signature"] = encode_signature(sketches["pitch_classes"])
+        if "intervals" in sketches:
+            row["near_duplicate_interval_signature"] = encode_signature(sketches["intervals"])
     return {**row, "status": KEPT, "reason": reason}, clean

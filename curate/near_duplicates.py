@@ -2,9 +2,9 @@
 
 Features. Each part of a file (its notes of one track and channel, drums left out) and its
 skyline (the highest note of each onset) becomes a sequence of pitches in onset order. Its
-shingles are the n-grams of that sequence as pitch classes (octave-shifted parts match), or with
-``transposed`` as intervals mod 12 (transposed copies match too). No time enters a shingle, so a
-shift by any fraction of a beat, a tempo or a resolution change leaves them as they are.
+shingles are the n-grams of that sequence as pitch classes (octave-shifted parts match) and, with
+``transposed``, also as intervals mod 12 (transposed copies match too). No time enters a shingle, so
+a shift by any fraction of a beat, a tempo or a resolution change leaves them as they are.
 
 Sketch. Each part keeps a one-permutation MinHash of its shingle set: one 64-bit hash per shingle,
 ``BINS`` bins, the smallest hash per bin stored as 16 bits (0 marks an empty bin). The share of
@@ -12,8 +12,9 @@ equal bins estimates the Jaccard similarity of two parts.
 
 Grouping. Locality-sensitive hashing: parts whose bins agree on a whole band of ``BAND_ROWS`` bins
 are candidates; a candidate pair whose estimated similarity reaches the threshold links the two
-files, and linked files form groups (union-find). The work grows with files x bands plus the
-candidates, never with all pairs.
+files, and linked files form groups (union-find). Interval sketches are compared among themselves
+at a stricter threshold: 12 keys fall into one interval pattern, so different songs share more of
+them. The work grows with files x bands plus the candidates, never with all pairs.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ BAND_ROWS = 3  # a band is 3 bins of 16 bits, an exact key; 42 bands
 MIN_SHINGLES = 32  # parts with fewer distinct shingles say too little to compare
 MAX_PARTS = 12  # the parts with most shingles are kept
 DEFAULT_THRESHOLD = 0.3
+# POP909 (docs/near-duplicates.md): between different songs the largest similarity of two parts is
+# 0.13 by pitch classes and 0.28 by intervals; its transposed versions are at 1.0 by intervals
+TRANSPOSED_THRESHOLD = 0.5
 CHECKS_PER_BUCKET = 4  # each member of a bucket is checked against this many members before it
 EMPTY = 0
 ONSET_GRID = 8  # onsets are compared on a grid of 1/8 beat
@@ -94,13 +98,17 @@ def sketch(codes: np.ndarray) -> tuple[np.ndarray, int]:
     return out, distinct
 
 
-def file_signature(pitch, onset_beats, part, transposed: bool = False) -> np.ndarray:
-    """(parts, BINS) uint16 sketches of a file's comparable parts (maybe none): those with at least
+def file_signatures(pitch, onset_beats, part, transposed: bool = False) -> dict[str, np.ndarray]:
+    """A file's sketches by kind: ``pitch_classes`` and, with ``transposed``, ``intervals``; each a
+    (parts, BINS) uint16 array of the comparable parts (maybe none): those with at least
     ``MIN_SHINGLES`` distinct shingles, the ``MAX_PARTS`` with most."""
-    sketches = [sketch(shingles(sequence, transposed)) for sequence in part_sequences(
-        np.asarray(pitch), np.asarray(onset_beats, np.float64), np.asarray(part))]
-    kept = sorted((s for s in sketches if s[1] >= MIN_SHINGLES), key=lambda s: s[1], reverse=True)[:MAX_PARTS]
-    return np.stack([values for values, _ in kept]) if kept else np.zeros((0, BINS), np.uint16)
+    sequences = part_sequences(np.asarray(pitch), np.asarray(onset_beats, np.float64), np.asarray(part))
+    out = {}
+    for kind in ("pitch_classes", "intervals") if transposed else ("pitch_classes",):
+        sketches = [sketch(shingles(sequence, kind == "intervals")) for sequence in sequences]
+        kept = sorted((s for s in sketches if s[1] >= MIN_SHINGLES), key=lambda s: s[1], reverse=True)[:MAX_PARTS]
+        out[kind] = np.stack([values for values, _ in kept]) if kept else np.zeros((0, BINS), np.uint16)
+    return out
 
 
 def encode_signature(signature: np.ndarray) -> str:
@@ -169,18 +177,25 @@ def pair_similarity(parts: np.ndarray, pairs: np.ndarray, chunk: int = 65536) ->
     return out
 
 
-def group_files(signatures: list[np.ndarray], threshold: float = DEFAULT_THRESHOLD) -> np.ndarray:
+def group_files(signatures: list[np.ndarray], threshold: float = DEFAULT_THRESHOLD,
+                interval_signatures: list[np.ndarray] | None = None,
+                interval_threshold: float = TRANSPOSED_THRESHOLD) -> np.ndarray:
     """The group of each file: the index of its group's first file (itself when alone).
 
-    ``signatures[i]`` is file i's (parts, BINS) array. Files are linked when some part of one and
-    some part of the other agree on a band and are estimated at least ``threshold`` similar.
+    ``signatures[i]`` is file i's (parts, BINS) array of pitch-class sketches. Files are linked when
+    some part of one and some part of the other agree on a band and are estimated at least
+    ``threshold`` similar; or, where ``interval_signatures`` are given, when two of their interval
+    sketches are at least ``interval_threshold`` similar.
     """
     found = _UnionFind(len(signatures))
-    counts = np.array([len(s) for s in signatures], dtype=np.int64)
-    if counts.sum():
-        parts = np.concatenate([s for s in signatures if len(s)])
-        owner = np.repeat(np.arange(len(signatures)), counts)
+    kinds = [(signatures, threshold)] + ([(interval_signatures, interval_threshold)] if interval_signatures else [])
+    for sketches, least in kinds:
+        counts = np.array([len(s) for s in sketches], dtype=np.int64)
+        if not counts.sum():
+            continue
+        parts = np.concatenate([s for s in sketches if len(s)])
+        owner = np.repeat(np.arange(len(sketches)), counts)
         pairs = candidate_pairs(parts, owner)
-        for p, q in pairs[pair_similarity(parts, pairs) >= threshold]:
+        for p, q in pairs[pair_similarity(parts, pairs) >= least]:
             found.union(int(owner[p]), int(owner[q]))
     return np.array([found.find(i) for i in range(len(signatures))])

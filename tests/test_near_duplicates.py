@@ -54,12 +54,11 @@ def test_versions_group_with_their_song_and_distinct_songs_stay_apart(tmp_path):
     assert (lone.near_duplicate_of == lone.path).all()  # each is the first of its own versions' group
 
 
-def test_transposed_copies_are_found_only_when_asked(tmp_path):
+def test_transposed_copies_are_found_unless_turned_off(tmp_path):
     src = _song_folders(tmp_path, [TRANSPOSED])
-    plain = curate_folder(src, tmp_path / "plain", CurateConfig(), jobs=1).manifest
+    plain = curate_folder(src, tmp_path / "plain", CurateConfig(near_duplicate_transposed=False), jobs=1).manifest
     assert plain.near_duplicate_of.isna().all()
-    transposed = curate_folder(src, tmp_path / "transposed", CurateConfig(near_duplicate_transposed=True),
-                               jobs=1).manifest
+    transposed = curate_folder(src, tmp_path / "transposed", CurateConfig(), jobs=1).manifest
     kept = transposed[transposed.status == "kept"]
     assert len(kept) == 2 and set(kept.near_duplicate_of) == {f"{TRANSPOSED}/{TRANSPOSED}.mid"}
 
