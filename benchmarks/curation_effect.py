@@ -44,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchmarks_common import write_report  # noqa: E402
 
+from pianorbm.common.files import write_text_atomic  # noqa: E402
 from pianorbm.curate.config import CurateConfig  # noqa: E402
 from pianorbm.curate.curation import curate_folder  # noqa: E402
 from pianorbm.curate.music21_corpus import export_corpus  # noqa: E402
@@ -129,6 +130,7 @@ def train_arms(work: Path, records: dict[str, Path], seeds) -> dict[tuple[str, i
 
 
 def evaluate_and_sample(runs: dict, records: dict[str, Path]) -> dict:
+    """{(arm, seed): (the evaluation on the piano test pieces, the samples folder)}; resumes."""
     from pianorbm.model.config import EvaluateConfig, SampleConfig
     from pianorbm.model.evaluate import evaluate_run
     from pianorbm.model.sample import sample_run
@@ -138,23 +140,53 @@ def evaluate_and_sample(runs: dict, records: dict[str, Path]) -> dict:
         scored = run / "eval-piano-test.json"
         if not scored.exists():
             figures = evaluate_run(run, records["piano"], EvaluateConfig(pieces=EVALUATED_PIECES))
-            scored.write_text(json.dumps(figures, indent=1))
+            write_text_atomic(scored, json.dumps(figures, indent=1))
         samples = run / "samples-piano"
         if not (samples / "samples.json").exists():
             sample_run(run, samples, SampleConfig(num_outputs=SAMPLES, steps=SAMPLE_STEPS, audio="none"),
                        overwrite=True)
-        results[(arm, seed)] = (json.loads(scored.read_text()), json.loads((samples / "samples.json").read_text()))
+        results[(arm, seed)] = (json.loads(scored.read_text()), samples)
     return results
 
 
 def piano_test_statistics(records: Path) -> dict:
-    from pianorbm.rolls.music_stats import public, set_statistics
+    """The music statistics of the piano test pieces (untransposed), per-piece lists kept."""
+    from pianorbm.rolls.music_stats import set_statistics
     from pianorbm.rolls.pianoroll import cells_to_roll
     from pianorbm.rolls.records import load_info, read_split
 
     info = load_info(records)
     rolls = [cells_to_roll(e["cells"], e["num_frames"]) for e in read_split(records, "test") if e["transpose"] == 0]
-    return public(set_statistics(rolls, 60 / (120 * info["steps_per_quarter"])))
+    return set_statistics(rolls, 60 / (120 * info["steps_per_quarter"]))
+
+
+def sample_statistics(samples: Path, data: dict) -> dict:
+    """A run's samples read back from their MIDI files onto the records' grid (exactly the rolls they
+    were written from), their statistics beside the piano test data's, and the share within its range."""
+    import numpy as np
+
+    from pianorbm.curate.file_curation import parse_song
+    from pianorbm.rolls.music_stats import compare, set_statistics
+    from pianorbm.rolls.pianoroll import notes_to_roll
+
+    summary = json.loads((samples / "samples.json").read_text())
+    steps, steps_per_quarter = summary["steps"], summary["steps_per_quarter"]
+    rolls = []
+    for output in summary["outputs"]:
+        song, _ = parse_song((samples / output["midi"]).read_bytes())
+        read = notes_to_roll(song, song.notes, steps_per_quarter=steps_per_quarter)[:steps]
+        rolls.append(np.pad(read, ((0, steps - len(read)), (0, 0))))  # trailing silence has no note to read
+    statistics = set_statistics(rolls, 60 / (summary["settings"]["qpm"] * steps_per_quarter),
+                                data["usual_max_voices"])
+    return {**statistics, "within_data_range": compare(statistics, data)["within_data_range"]}
+
+
+def paired_differences(runs: dict) -> dict[int, dict]:
+    """Curated minus raw on the same test frames, seed by seed (`pianorbm compare`'s paired bootstrap)."""
+    from pianorbm.model.compare import compare_runs
+
+    seeds = sorted({seed for arm, seed in runs if (("curated", seed) in runs and ("raw", seed) in runs)})
+    return {seed: compare_runs(runs[("curated", seed)], runs[("raw", seed)]) for seed in seeds}
 
 
 def _interval(figure: dict, name: str, scale: float = 1.0) -> str:
@@ -165,7 +197,27 @@ def _interval(figure: dict, name: str, scale: float = 1.0) -> str:
     return text + (f" [{scale * low_high[0]:.3f}, {scale * low_high[1]:.3f}]" if low_high else "")
 
 
-def report(counts: dict, results: dict, data_statistics: dict, out: Path) -> None:
+def _difference(entry: dict, scale: float = 1.0) -> str:
+    low, high = entry["ci95"]
+    return f"{scale * entry['mean']:+.3f} [{scale * low:+.3f}, {scale * high:+.3f}]"
+
+
+def _verdict(differences: dict[int, dict], figure: str, lower_is_better: bool) -> str:
+    """Which arm each seed's paired interval favours, or that it cannot tell."""
+    said = []
+    for seed, result in differences.items():
+        low, high = result[figure]["ci95"]
+        if high < 0 or low > 0:
+            said.append("curated" if (high < 0) == lower_is_better else "raw")
+        else:
+            said.append("neither")
+    if len(set(said)) == 1:
+        return {"curated": "curated better", "raw": "raw better", "neither": "no clear difference"}[said[0]] + \
+            f" (in {'each of the ' + str(len(said)) + ' seeds' if len(said) > 1 else 'the one seed'})"
+    return "the seeds disagree (" + ", ".join(f"seed {seed}: {w}" for seed, w in zip(differences, said)) + ")"
+
+
+def report(counts: dict, results: dict, data_statistics: dict, differences: dict, out: Path) -> None:
     lines = ["# The curation effect: a mixed corpus, raw and curated to piano-only", "",
              f"Measured by `python benchmarks/curation_effect.py` ({time.strftime('%Y-%m-%d')}). "
              f"Test: the first {counts['piano_test_pieces']} pieces by name ({counts['piano_test_songs']} songs) of "
@@ -174,24 +226,51 @@ def report(counts: dict, results: dict, data_statistics: dict, out: Path) -> Non
              "none of their songs is in either arm's training set (checked). Songs of the whole test split with a "
              "version in an arm's train split (near-duplicates the default grouping misses, docs/near-duplicates.md): "
              + "; ".join(f"{arm} {', '.join(counts[f'{arm}_split_songs_also_in_train']) or 'none'}" for arm in ARMS)
-             + ".", "",
+             + ". Both arms are trained by the default recipe (`pianorbm train RECORDS RUN`, nothing set); 95 % "
+             "intervals are bootstraps over the test pieces, versions of a song drawn together.", "",
              "| arm | training frames: piano | other |", "|---|---:|---:|"]
     for arm in ARMS:
         lines.append(f"| {arm} | {counts[arm]['piano']:,} | {counts[arm]['other']:,} |")
-    lines += ["", "| arm | seed | test NLL (AIS) [95 %] | reverse AIS | expected accuracy | minus sampled Markov floor | "
-              "keys p > 1/2 minus copy floor | voices (mean) | clashes | more than usual voices |",
-              "|---|---:|---|---|---|---|---|---:|---:|---:|"]
-    for (arm, seed), (figures, samples) in results.items():
-        stats = samples["statistics"]["samples"]
-        lines.append(f"| {arm} | {seed} | {_interval(figures, 'nll')} | {_interval(figures, 'nll_reverse')} | "
+    floors = next(iter(results.values()))[0]["floors"]
+    lines += ["", "## Test likelihood and accuracy", "",
+              "| arm | seed | best epoch | test NLL (AIS) [95 %] | reverse AIS | expected accuracy (%) | "
+              "minus sampled Markov floor (points) | keys p > 1/2 minus copy floor (points) |",
+              "|---|---:|---:|---|---|---|---|---|"]
+    for (arm, seed), (figures, _) in results.items():
+        lines.append(f"| {arm} | {seed} | {figures.get('trained', {}).get('weights_epoch', '')} | "
+                     f"{_interval(figures, 'nll')} | {_interval(figures, 'nll_reverse')} | "
                      f"{_interval(figures, 'accuracy', 100)} | "
                      f"{_interval(figures['over_markov_floor'], 'accuracy', 100)} | "
-                     f"{_interval(figures['over_copy_floor'], 'accuracy_likely_keys', 100)} | "
-                     f"{stats.get('voices_mean', float('nan')):.2f} | {stats.get('clash_rate', float('nan')):.3f} | "
-                     f"{stats.get('voices_above_usual', float('nan')):.3f} |")
-    lines += ["", f"Piano test data: voices {data_statistics.get('voices_mean', float('nan')):.2f}, clashes "
-                  f"{data_statistics.get('clash_rate', float('nan')):.3f}, more than usual voices "
-                  f"{data_statistics.get('voices_above_usual', float('nan')):.3f}."]
+                     f"{_interval(figures['over_copy_floor'], 'accuracy_likely_keys', 100)} |")
+    lines += [f"| floor: independent keys | | | {_interval(floors['independent_keys'], 'nll')} | | "
+              f"{_interval(floors['independent_keys'], 'accuracy', 100)} | | |",
+              f"| floor: previous frame (Markov) | | | {_interval(floors['previous_frame'], 'nll')} | | "
+              f"{_interval(floors['previous_frame'], 'accuracy_sampled', 100)} (sampled) | | |"]
+    if differences:
+        lines += ["", "Curated minus raw, paired on the same frames (negative NLL: curated better):", "",
+                  "| seed | test NLL (AIS) | reverse AIS | expected accuracy (points) | keys p > 1/2 (points) |",
+                  "|---:|---|---|---|---|"]
+        for seed, result in differences.items():
+            lines.append(f"| {seed} | {_difference(result['nll'])} | {_difference(result['nll_reverse'])} | "
+                         f"{_difference(result['accuracy'], 100)} | {_difference(result['accuracy_likely_keys'], 100)} |")
+        lines += ["", f"- Test NLL: {_verdict(differences, 'nll', True)}; expected accuracy: "
+                      f"{_verdict(differences, 'accuracy', False)}."]
+    samples_of = {run: sample_statistics(samples, data_statistics) for run, (_, samples) in results.items()}
+    lines += ["", "## Samples beside the piano test data", "",
+              f"{SAMPLES} samples of {SAMPLE_STEPS} steps per run (`pianorbm sample`'s defaults otherwise), read back "
+              "from their MIDI files. Within: samples inside the piano test pieces' middle 90 % (5-95 % of pieces).", "",
+              "| | voices (mean) | within | clashes (%) | within | notes per second | within | more than usual voices (%) |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|",
+              f"| piano test data ({data_statistics['pieces']} pieces) | {data_statistics['voices_mean']:.2f} | | "
+              f"{100 * data_statistics['clash_rate']:.1f} | | {data_statistics['notes_per_second']:.2f} | | "
+              f"{100 * data_statistics['voices_above_usual']:.1f} |"]
+    for (arm, seed), stats in samples_of.items():
+        within = stats["within_data_range"]
+        counted = {key: f"{round(within.get(key, 0) * SAMPLES)}/{SAMPLES}" for key in
+                   ("voices_mean", "clash_rate", "notes_per_second")}
+        lines.append(f"| {arm}, seed {seed} | {stats['voices_mean']:.2f} | {counted['voices_mean']} | "
+                     f"{100 * stats['clash_rate']:.1f} | {counted['clash_rate']} | {stats['notes_per_second']:.2f} | "
+                     f"{counted['notes_per_second']} | {100 * stats['voices_above_usual']:.1f} |")
     write_report(lines, out)
 
 
@@ -212,7 +291,8 @@ def main() -> None:
     runs = train_arms(args.work, records, args.seeds)
     if args.stage == "train":
         return
-    report(counts, evaluate_and_sample(runs, records), piano_test_statistics(records["piano"]), args.out)
+    results = evaluate_and_sample(runs, records)
+    report(counts, results, piano_test_statistics(records["piano"]), paired_differences(runs), args.out)
 
 
 if __name__ == "__main__":
