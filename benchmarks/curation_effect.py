@@ -24,7 +24,8 @@ pieces) and sampled (16 pieces of 256 steps) beside the statistics of the piano 
 Every stage resumes: rerun the same command and finished work is skipped (the training runs go on
 from their checkpoints). ``--stage data`` stops after the records (and prints the frames of each
 kind); ``--stage train`` after training; ``--stage all`` also evaluates, samples and writes
-docs/curation-effect.md.
+docs/curation-effect.md. ``--stage evaluate`` trains nothing: it evaluates and samples the runs that
+have finished (while another process trains the rest) and writes the page, marked partial.
 """
 
 from __future__ import annotations
@@ -116,17 +117,26 @@ def check_no_test_song_in_training(records: dict[str, Path]) -> dict:
     return counts
 
 
+def run_folders(work: Path, seeds) -> dict[tuple[str, int], Path]:
+    """{(arm, seed): run folder} in training order: seed by seed, so that a stopped session leaves
+    whole pairs of arms, the cheaper (curated) arm first."""
+    return {(arm, seed): work / f"run-{arm}-seed{seed}" for seed in seeds for arm in ("curated", "raw")}
+
+
 def train_arms(work: Path, records: dict[str, Path], seeds) -> dict[tuple[str, int], Path]:
     from pianorbm.model.config import TrainConfig
     from pianorbm.model.train import train
 
-    runs = {}
-    for seed in seeds:  # seed by seed, so that a stopped session leaves whole pairs of arms
-        for arm in ("curated", "raw"):  # the cheaper arm first
-            runs[(arm, seed)] = work / f"run-{arm}-seed{seed}"
-            print(f"training {arm} seed {seed}", flush=True)
-            train(records[arm], runs[(arm, seed)], TrainConfig(seed=seed), log=lambda line: print(line, flush=True))
+    runs = run_folders(work, seeds)
+    for (arm, seed), run in runs.items():
+        print(f"training {arm} seed {seed}", flush=True)
+        train(records[arm], run, TrainConfig(seed=seed), log=lambda line: print(line, flush=True))
     return runs
+
+
+def trained(run: Path) -> bool:
+    state = run / "state.json"
+    return state.exists() and bool(json.loads(state.read_text()).get("finished"))
 
 
 def evaluate_and_sample(runs: dict, records: dict[str, Path]) -> dict:
@@ -217,7 +227,8 @@ def _verdict(differences: dict[int, dict], figure: str, lower_is_better: bool) -
     return "the seeds disagree (" + ", ".join(f"seed {seed}: {w}" for seed, w in zip(differences, said)) + ")"
 
 
-def report(counts: dict, results: dict, data_statistics: dict, differences: dict, out: Path) -> None:
+def report(counts: dict, results: dict, data_statistics: dict, differences: dict, out: Path,
+           missing: list[tuple[str, int]]) -> None:
     lines = ["# The curation effect: a mixed corpus, raw and curated to piano-only", "",
              f"Measured by `python benchmarks/curation_effect.py` ({time.strftime('%Y-%m-%d')}). "
              f"Test: the first {counts['piano_test_pieces']} pieces by name ({counts['piano_test_songs']} songs) of "
@@ -227,7 +238,9 @@ def report(counts: dict, results: dict, data_statistics: dict, differences: dict
              "version in an arm's train split (near-duplicates the default grouping misses, docs/near-duplicates.md): "
              + "; ".join(f"{arm} {', '.join(counts[f'{arm}_split_songs_also_in_train']) or 'none'}" for arm in ARMS)
              + ". Both arms are trained by the default recipe (`pianorbm train RECORDS RUN`, nothing set); 95 % "
-             "intervals are bootstraps over the test pieces, versions of a song drawn together.", "",
+             "intervals are bootstraps over the test pieces, versions of a song drawn together."
+             + (f" **Partial**: not trained yet: {', '.join(f'{arm} seed {seed}' for arm, seed in missing)}."
+                if missing else ""), "",
              "| arm | training frames: piano | other |", "|---|---:|---:|"]
     for arm in ARMS:
         lines.append(f"| {arm} | {counts[arm]['piano']:,} | {counts[arm]['other']:,} |")
@@ -278,7 +291,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--work", type=Path, default=REPO / "results" / "curation-effect")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
-    parser.add_argument("--stage", choices=("data", "train", "all"), default="all")
+    parser.add_argument("--stage", choices=("data", "train", "evaluate", "all"), default="all",
+                        help="evaluate: no training; evaluates the runs that have finished and writes the page")
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "curation-effect.md")
     args = parser.parse_args()
 
@@ -288,11 +302,17 @@ def main() -> None:
     print(json.dumps(counts, indent=1), flush=True)
     if args.stage == "data":
         return
-    runs = train_arms(args.work, records, args.seeds)
+    if args.stage == "evaluate":  # another process may be training the rest
+        runs = {key: run for key, run in run_folders(args.work, args.seeds).items() if trained(run)}
+        if not runs:
+            raise SystemExit("no run has finished training yet")
+    else:
+        runs = train_arms(args.work, records, args.seeds)
     if args.stage == "train":
         return
     results = evaluate_and_sample(runs, records)
-    report(counts, results, piano_test_statistics(records["piano"]), paired_differences(runs), args.out)
+    missing = [key for key in run_folders(args.work, args.seeds) if key not in runs]
+    report(counts, results, piano_test_statistics(records["piano"]), paired_differences(runs), args.out, missing)
 
 
 if __name__ == "__main__":
