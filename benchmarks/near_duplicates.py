@@ -80,7 +80,7 @@ def between_song_similarity(clean: Path) -> dict[str, float]:
     """The largest estimated similarity of two parts of different songs, by sketch kind, over every
     pair (songs 017 and 018, the same arrangement, count as one song)."""
     from pianorbm.curate.manifest import JOURNAL_NAME, read_journal
-    from pianorbm.curate.near_duplicates import EMPTY, decode_signature
+    from pianorbm.curate.near_duplicates import decode_signature, pair_similarity
 
     rows = [row for row in read_journal(clean / JOURNAL_NAME).values() if row["status"] == "kept"]
     largest = {}
@@ -89,14 +89,12 @@ def between_song_similarity(clean: Path) -> dict[str, float]:
         sketches = [decode_signature(row.get(column)) for row in rows]
         song = np.repeat([min(int(song_of(row["path"])), 17) if song_of(row["path"]) in ("017", "018")
                           else int(song_of(row["path"])) for row in rows], [len(s) for s in sketches])
-        parts = np.concatenate([s for s in sketches if len(s)]).astype(np.int32)
-        filled, best = parts != EMPTY, 0.0
+        parts, best = np.concatenate([s for s in sketches if len(s)]), 0.0
         for i in range(len(parts)):
-            later = song > song[i]
-            equal = ((parts[later] == parts[i]) & filled[i]).sum(axis=1)
-            either = (filled[later] | filled[i]).sum(axis=1)
-            if len(equal):
-                best = max(best, float((equal / np.maximum(either, 1)).max()))
+            later = np.flatnonzero(song > song[i])
+            if len(later):
+                pairs = np.stack([np.full(len(later), i), later], axis=1)
+                best = max(best, float(pair_similarity(parts, pairs).max()))
         largest[kind] = best
     return largest
 

@@ -30,7 +30,7 @@ MIN_SHINGLES = 32  # parts with fewer distinct shingles say too little to compar
 MAX_PARTS = 12  # the parts with most shingles are kept
 DEFAULT_THRESHOLD = 0.3
 # POP909 (docs/near-duplicates.md): between different songs the largest similarity of two parts is
-# 0.13 by pitch classes and 0.28 by intervals; its transposed versions are at 1.0 by intervals
+# 0.12 by pitch classes and 0.28 by intervals; its transposed versions are at 1.0 by intervals
 TRANSPOSED_THRESHOLD = 0.5
 CHECKS_PER_BUCKET = 4  # each member of a bucket is checked against this many members before it
 EMPTY = 0
