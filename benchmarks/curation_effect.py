@@ -38,6 +38,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
@@ -191,12 +193,16 @@ def sample_statistics(samples: Path, data: dict) -> dict:
     return {**statistics, "within_data_range": compare(statistics, data)["within_data_range"]}
 
 
-def paired_differences(runs: dict) -> dict[int, dict]:
-    """Curated minus raw on the same test frames, seed by seed (`pianorbm compare`'s paired bootstrap)."""
-    from pianorbm.model.compare import compare_runs
+def paired_differences(runs: dict) -> dict:
+    """Curated minus raw on the same test frames, seed by seed (`pianorbm compare`'s paired bootstrap),
+    and, with more than one seed, averaged over the seeds (key "mean")."""
+    from pianorbm.model.compare import compare_run_pairs, compare_runs
 
     seeds = sorted({seed for arm, seed in runs if (("curated", seed) in runs and ("raw", seed) in runs)})
-    return {seed: compare_runs(runs[("curated", seed)], runs[("raw", seed)]) for seed in seeds}
+    differences = {seed: compare_runs(runs[("curated", seed)], runs[("raw", seed)]) for seed in seeds}
+    if len(seeds) > 1:
+        differences["mean"] = compare_run_pairs([(runs[("curated", seed)], runs[("raw", seed)]) for seed in seeds])
+    return differences
 
 
 def _interval(figure: dict, name: str, scale: float = 1.0) -> str:
@@ -207,6 +213,23 @@ def _interval(figure: dict, name: str, scale: float = 1.0) -> str:
     return text + (f" [{scale * low_high[0]:.3f}, {scale * low_high[1]:.3f}]" if low_high else "")
 
 
+def _mean_interval(values: list[float], form: str, scale: float = 1.0) -> str:
+    """The mean of per-sample values and its 95 % bootstrap interval over the samples."""
+    from pianorbm.model.bootstrap import bootstrap_interval
+
+    values = scale * np.asarray(values, np.float64)
+    low, high = bootstrap_interval(values, np.ones(len(values)))
+    return f"{values.mean():{form}} [{low:{form}}, {high:{form}}]"
+
+
+def _data_range(statistics: dict, name: str, form: str, scale: float = 1.0) -> str:
+    """The data's mean of a per-piece figure and the range its middle 90 % of pieces keeps."""
+    from pianorbm.rolls.music_stats import data_range
+
+    low, high = data_range(statistics["_per_piece"][name])
+    return f"{scale * statistics[name]:{form}} ({scale * low:{form}}-{scale * high:{form}})"
+
+
 def _difference(entry: dict, scale: float = 1.0) -> str:
     low, high = entry["ci95"]
     return f"{scale * entry['mean']:+.3f} [{scale * low:+.3f}, {scale * high:+.3f}]"
@@ -214,7 +237,7 @@ def _difference(entry: dict, scale: float = 1.0) -> str:
 
 def _verdict(differences: dict[int, dict], figure: str, lower_is_better: bool) -> str:
     """Which arm each seed's paired interval favours, or that it cannot tell."""
-    said = []
+    said, differences = [], {seed: result for seed, result in differences.items() if seed != "mean"}
     for seed, result in differences.items():
         low, high = result[figure]["ci95"]
         if high < 0 or low > 0:
@@ -264,26 +287,44 @@ def report(counts: dict, results: dict, data_statistics: dict, differences: dict
                   "| seed | test NLL (AIS) | reverse AIS | expected accuracy (points) | keys p > 1/2 (points) |",
                   "|---:|---|---|---|---|"]
         for seed, result in differences.items():
-            lines.append(f"| {seed} | {_difference(result['nll'])} | {_difference(result['nll_reverse'])} | "
+            lines.append(f"| {'mean of the seeds' if seed == 'mean' else seed} | {_difference(result['nll'])} | {_difference(result['nll_reverse'])} | "
                          f"{_difference(result['accuracy'], 100)} | {_difference(result['accuracy_likely_keys'], 100)} |")
         lines += ["", f"- Test NLL: {_verdict(differences, 'nll', True)}; expected accuracy: "
-                      f"{_verdict(differences, 'accuracy', False)}."]
+                      f"{_verdict(differences, 'accuracy', False)}; keys p > 1/2: "
+                      f"{_verdict(differences, 'accuracy_likely_keys', False)}."]
+        if "mean" in differences:
+            lines.append("- Mean of the seeds: the per-frame differences averaged over the seeds; its interval is "
+                         "over test pieces only (with two seeds, the spread between seeds is shown by their rows, "
+                         "not estimated).")
     samples_of = {run: sample_statistics(samples, data_statistics) for run, (_, samples) in results.items()}
     lines += ["", "## Samples beside the piano test data", "",
               f"{SAMPLES} samples of {SAMPLE_STEPS} steps per run (`pianorbm sample`'s defaults otherwise), read back "
-              "from their MIDI files. Within: samples inside the piano test pieces' middle 90 % (5-95 % of pieces).", "",
+              "from their MIDI files; a run's figure is the mean over its samples [95 % bootstrap over samples]. "
+              "Within: samples inside the piano test pieces' middle 90 % (5-95 % of pieces).", "",
               "| | voices (mean) | within | clashes (%) | within | notes per second | within | more than usual voices (%) |",
               "|---|---:|---:|---:|---:|---:|---:|---:|",
-              f"| piano test data ({data_statistics['pieces']} pieces) | {data_statistics['voices_mean']:.2f} | | "
-              f"{100 * data_statistics['clash_rate']:.1f} | | {data_statistics['notes_per_second']:.2f} | | "
+              f"| piano test data ({data_statistics['pieces']} pieces; middle 90 % of pieces) | "
+              f"{_data_range(data_statistics, 'voices_mean', '.2f')} | | "
+              f"{_data_range(data_statistics, 'clash_rate', '.1f', 100)} | | "
+              f"{_data_range(data_statistics, 'notes_per_second', '.2f')} | | "
               f"{100 * data_statistics['voices_above_usual']:.1f} |"]
     for (arm, seed), stats in samples_of.items():
         within = stats["within_data_range"]
         counted = {key: f"{round(within.get(key, 0) * SAMPLES)}/{SAMPLES}" for key in
                    ("voices_mean", "clash_rate", "notes_per_second")}
-        lines.append(f"| {arm}, seed {seed} | {stats['voices_mean']:.2f} | {counted['voices_mean']} | "
-                     f"{100 * stats['clash_rate']:.1f} | {counted['clash_rate']} | {stats['notes_per_second']:.2f} | "
+        per_sample = stats["_per_piece"]
+        lines.append(f"| {arm}, seed {seed} | {_mean_interval(per_sample['voices_mean'], '.2f')} | "
+                     f"{counted['voices_mean']} | {_mean_interval(per_sample['clash_rate'], '.1f', 100)} | "
+                     f"{counted['clash_rate']} | {_mean_interval(per_sample['notes_per_second'], '.2f')} | "
                      f"{counted['notes_per_second']} | {100 * stats['voices_above_usual']:.1f} |")
+    lines += ["", "Samples within the piano test data's middle 90 %, all seeds together:", ""]
+    for arm in ARMS:
+        mine = [stats["within_data_range"] for (name, _), stats in samples_of.items() if name == arm]
+        if mine:
+            total = SAMPLES * len(mine)
+            lines.append(f"- {arm}: " + ", ".join(
+                f"{label} {round(sum(w.get(key, 0) for w in mine) * SAMPLES)}/{total}" for key, label in
+                (("voices_mean", "voices"), ("clash_rate", "clashes"), ("notes_per_second", "notes per second"))))
     write_report(lines, out)
 
 

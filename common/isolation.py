@@ -109,7 +109,9 @@ class IsolatedPool:
 
     def map(self, tasks: Iterable[tuple]) -> Iterator[tuple[int, tuple, Any]]:
         pending = deque(enumerate(tasks))
-        workers = [self._spawn() for _ in range(min(self.jobs, len(pending)) or 1)]
+        if not pending:  # nothing to do: no worker is started
+            return
+        workers = [self._spawn() for _ in range(min(self.jobs, len(pending)))]
         try:
             while pending or any(w.queue for w in workers):
                 now = time.monotonic()

@@ -40,27 +40,54 @@ def _in_piece_order(arrays: dict, pieces: np.ndarray) -> dict:
     return {**reordered, **{name: arrays[name][order] for name in per_piece if name in arrays}}
 
 
-def compare_runs(run_a: Path, run_b: Path, split: str = "test", seed: int = 0) -> dict:
-    """Run A minus run B for each figure both evaluations hold: {figure: {"mean", "ci95"}}, plus the
-    frames and pieces compared. Pairs the frames piece by piece (evaluations that name their pieces may
-    list them in different orders); refuses evaluations of different pieces."""
+def _paired(run_a: Path, run_b: Path, split: str, order=None) -> tuple[dict, dict]:
+    """Both runs' per-frame arrays, their pieces in one order (``order``, else A's); refuses
+    evaluations of different pieces."""
     a, b = _per_frame(Path(run_a), split), _per_frame(Path(run_b), split)
     named = "pieces" in a and "pieces" in b and len(set(a["pieces"])) == len(a["pieces"])
     same = sorted(a["pieces"]) == sorted(b["pieces"]) if named else np.array_equal(a["lengths"], b["lengths"])
+    if order is not None and named:
+        same = same and sorted(a["pieces"]) == sorted(order)
     if not same:
         raise ComparisonError(f"{run_a} and {run_b} were evaluated on different pieces of {split} "
                               f"({len(a['lengths'])} and {len(b['lengths'])} pieces, {a['lengths'].sum()} and "
                               f"{b['lengths'].sum()} frames): evaluate both with the same --pieces")
     if named:
-        b = _in_piece_order(b, a["pieces"])
+        order = a["pieces"] if order is None else order
+        a, b = _in_piece_order(a, order), _in_piece_order(b, order)
+    return a, b
+
+
+def _summary(differences: dict, a: dict, split: str, seed: int) -> dict:
     lengths = a["lengths"].tolist()
     groups = a.get("groups")  # versions of one song resampled together (evaluations since 2026-12-05)
     result = {"split": split, "frames": int(sum(lengths)), "pieces": len(lengths),
               "groups": len(set(groups.tolist())) if groups is not None else len(lengths)}
-    for figure in FIGURES:
-        if figure in a and figure in b:
-            result[figure] = per_frame_mean(a[figure] - b[figure], lengths, seed, groups)
+    for figure, values in differences.items():
+        result[figure] = per_frame_mean(values, lengths, seed, groups)
     return result
+
+
+def compare_runs(run_a: Path, run_b: Path, split: str = "test", seed: int = 0) -> dict:
+    """Run A minus run B for each figure both evaluations hold: {figure: {"mean", "ci95"}}, plus the
+    frames and pieces compared. Pairs the frames piece by piece (evaluations that name their pieces may
+    list them in different orders); refuses evaluations of different pieces."""
+    a, b = _paired(run_a, run_b, split)
+    return _summary({figure: a[figure] - b[figure] for figure in FIGURES if figure in a and figure in b}, a,
+                    split, seed)
+
+
+def compare_run_pairs(pairs: list[tuple[Path, Path]], split: str = "test", seed: int = 0) -> dict:
+    """A minus B averaged over several (A, B) pairs (e.g. one per training seed), frame by frame, as
+    ``compare_runs`` gives it for one pair. The interval is over pieces only: it holds the seeds fixed."""
+    if not pairs:
+        raise ComparisonError("no pair of runs to compare")
+    first, _ = _paired(*pairs[0], split)
+    order = first.get("pieces")
+    aligned = [_paired(run_a, run_b, split, order) for run_a, run_b in pairs]
+    figures = [f for f in FIGURES if all(f in a and f in b for a, b in aligned)]
+    differences = {f: np.mean([a[f] - b[f] for a, b in aligned], axis=0) for f in figures}
+    return {**_summary(differences, aligned[0][0], split, seed), "pairs": len(pairs)}
 
 
 def comparison_table(result: dict, name_a: str, name_b: str) -> str:

@@ -8,7 +8,7 @@ import pytest
 from pianorbm.model.accuracy import expected_accuracy, frame_accuracy, frame_counts, pooled_accuracy
 from pianorbm.model.ais import exact_log_partition, log_partition
 from pianorbm.model.bootstrap import bootstrap_interval, per_frame_mean
-from pianorbm.model.compare import ComparisonError, compare_runs, comparison_table
+from pianorbm.model.compare import ComparisonError, compare_run_pairs, compare_runs, comparison_table
 from pianorbm.model.config import EvaluateConfig, TrainConfig
 from pianorbm.model.evaluate import evaluate_run
 from pianorbm.model.evaluation_table import result_table
@@ -293,6 +293,11 @@ def test_two_runs_compare_frame_by_frame_on_the_same_pieces_only(small_run, tmp_
     itself = compare_runs(small_run, small_run, "valid")
     assert itself["nll"] == {"mean": 0.0, "ci95": [0.0, 0.0]}
     assert "no clear difference" in comparison_table(itself, "a", "b")
+    # averaged over pairs (one per seed): a pair and its reverse cancel; a pair twice is the pair
+    assert compare_run_pairs([(small_run, other), (other, small_run)], "valid")["nll"] == {"mean": 0.0,
+                                                                                           "ci95": [0.0, 0.0]}
+    twice = compare_run_pairs([(small_run, other), (small_run, other)], "valid")
+    assert twice["pairs"] == 2 and twice["nll"]["mean"] == pytest.approx(difference["nll"]["mean"])
     evaluate_run(other, None, EvaluateConfig(**{**config, "pieces": 6}))
     with pytest.raises(ComparisonError, match="different pieces"):
         compare_runs(small_run, other, "valid")

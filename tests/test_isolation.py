@@ -24,3 +24,17 @@ def test_back_to_back_crashes_lose_no_task():
     assert len(results) == 24
     assert all(results[("ok", i)] == 2 * i for i in range(0, 24, 2))
     assert all(results[("crash", i)].kind == "crash" for i in range(1, 24, 2))
+
+
+def test_nothing_to_do_starts_no_worker():
+    # from a script read on stdin a worker cannot start (it has no file to import), so an empty map
+    # that started one would fail: a rerun whose work is all done must not need workers
+    import subprocess
+    import sys
+
+    script = ("from pianorbm.common.isolation import IsolatedPool\n"
+              "from tests.pool_tasks import dispatch\n"
+              "print(list(IsolatedPool(dispatch, jobs=2, timeout_s=10.0).map([])))\n")
+    done = subprocess.run([sys.executable, "-"], input=script, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]"
