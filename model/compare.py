@@ -85,6 +85,8 @@ def compare_run_pairs(pairs: list[tuple[Path, Path]], split: str = "test", seed:
     first, _ = _paired(*pairs[0], split)
     order = first.get("pieces")
     aligned = [_paired(run_a, run_b, split, order) for run_a, run_b in pairs]
+    if any(not np.array_equal(a["lengths"], aligned[0][0]["lengths"]) for a, _ in aligned):
+        raise ComparisonError("the pairs were evaluated on different pieces: evaluate all with the same --pieces")
     figures = [f for f in FIGURES if all(f in a and f in b for a, b in aligned)]
     differences = {f: np.mean([a[f] - b[f] for a, b in aligned], axis=0) for f in figures}
     return {**_summary(differences, aligned[0][0], split, seed), "pairs": len(pairs)}

@@ -301,6 +301,8 @@ def test_two_runs_compare_frame_by_frame_on_the_same_pieces_only(small_run, tmp_
     evaluate_run(other, None, EvaluateConfig(**{**config, "pieces": 6}))
     with pytest.raises(ComparisonError, match="different pieces"):
         compare_runs(small_run, other, "valid")
+    with pytest.raises(ComparisonError, match="different pieces"):
+        compare_run_pairs([(small_run, small_run), (other, other)], "valid")
     with pytest.raises(ComparisonError, match="pianorbm evaluate"):
         compare_runs(small_run, other, "test")
     from click.testing import CliRunner
