@@ -73,41 +73,75 @@ def part_sequences(pitch: np.ndarray, onset_beats: np.ndarray, part: np.ndarray)
     return [*sequences, pitch[top][first]]
 
 
+def _symbols(sequence: np.ndarray, transposed: bool) -> np.ndarray:
+    values = sequence.astype(np.int64)
+    return np.diff(values) % 12 if transposed else values % 12
+
+
 def shingles(sequence: np.ndarray, transposed: bool = False) -> np.ndarray:
     """The n-gram codes of one pitch sequence (pitch classes, or intervals mod 12), repeats included."""
-    values = sequence.astype(np.int64)
-    symbols = np.diff(values) % 12 if transposed else values % 12
-    n = NGRAM - 1 if transposed else NGRAM
-    if len(symbols) < n:
-        return np.zeros(0, np.int64)
-    codes = np.zeros(len(symbols) - n + 1, np.int64)
-    for k in range(n):
-        codes = codes * 12 + symbols[k:len(symbols) - n + 1 + k]
+    codes, _ = _batched_shingles([sequence], transposed)
     return codes
+
+
+def _batched_shingles(sequences: list[np.ndarray], transposed: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The n-gram codes of several sequences at once, and the index of the sequence each came from."""
+    n = NGRAM - 1 if transposed else NGRAM
+    symbols = [_symbols(sequence, transposed) for sequence in sequences]
+    lengths = np.array([len(x) for x in symbols], np.int64)
+    if not len(symbols) or (lengths < n).all():
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    joined = np.concatenate(symbols)
+    owner = np.repeat(np.arange(len(symbols)), lengths)
+    count = len(joined) - n + 1
+    codes = np.zeros(max(count, 0), np.int64)
+    for k in range(n):
+        codes = codes * 12 + joined[k:count + k]
+    whole = owner[:count] == owner[n - 1:]  # n-grams inside one sequence only
+    return codes[whole], owner[:count][whole]
+
+
+def _batched_sketches(codes: np.ndarray, owner: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """``sketch`` of the codes of each of ``count`` sequences (``owner``: non-decreasing sequence
+    index of each code): (count, BINS) values and (count,) distinct codes."""
+    out, distinct = np.zeros((count, BINS), np.uint16), np.zeros(count, np.int64)
+    if not len(codes):
+        return out, distinct
+    hashes = _mix(codes)
+    ends = np.cumsum(np.bincount(owner, minlength=count))  # each sequence's codes are contiguous
+    hashes = np.concatenate([np.sort(part) for part in np.split(hashes, ends[:-1])])
+    new_owner = np.concatenate([[True], owner[1:] != owner[:-1]])
+    new = new_owner | np.concatenate([[True], hashes[1:] != hashes[:-1]])
+    distinct += np.bincount(owner[new], minlength=count)
+    bins = (hashes >> np.uint64(57)).astype(np.int64)
+    first = new_owner | np.concatenate([[True], bins[1:] != bins[:-1]])  # the smallest hash of each bin
+    out[owner[first], bins[first]] = (_mix(hashes[first]) % np.uint64(65535) + np.uint64(1)).astype(np.uint16)
+    return out, distinct
 
 
 def sketch(codes: np.ndarray) -> tuple[np.ndarray, int]:
     """One-permutation MinHash of the set of shingle codes: ``BINS`` values of 16 bits (0: empty bin),
     the bin being a hash's top 7 bits; and how many distinct codes there are."""
-    hashes = np.sort(_mix(codes))
-    distinct = int((hashes[1:] != hashes[:-1]).sum()) + 1 if len(hashes) else 0
-    bins = (hashes >> np.uint64(57)).astype(np.int64)
-    first = np.concatenate([[True], bins[1:] != bins[:-1]]) if len(bins) else np.zeros(0, bool)
-    out = np.zeros(BINS, np.uint16)
-    out[bins[first]] = (_mix(hashes[first]) % np.uint64(65535) + np.uint64(1)).astype(np.uint16)
-    return out, distinct
+    values, distinct = _batched_sketches(np.asarray(codes, np.int64), np.zeros(len(codes), np.int64), 1)
+    return values[0], int(distinct[0])
 
 
 def file_signatures(pitch, onset_beats, part, transposed: bool = False) -> dict[str, np.ndarray]:
     """A file's sketches by kind: ``pitch_classes`` and, with ``transposed``, ``intervals``; each a
     (parts, BINS) uint16 array of the comparable parts (maybe none): those with at least
-    ``MIN_SHINGLES`` distinct shingles, the ``MAX_PARTS`` with most."""
+    ``MIN_SHINGLES`` distinct shingles, the ``MAX_PARTS`` with most. All of a file's parts are
+    sketched together (a few NumPy calls per file, not per part)."""
     sequences = part_sequences(np.asarray(pitch), np.asarray(onset_beats, np.float64), np.asarray(part))
+    kinds = ("pitch_classes", "intervals") if transposed else ("pitch_classes",)
+    shingled = [_batched_shingles(sequences, kind == "intervals") for kind in kinds]
+    codes = np.concatenate([codes for codes, _ in shingled])
+    owner = np.concatenate([owner + k * len(sequences) for k, (_, owner) in enumerate(shingled)])
+    values, distinct = _batched_sketches(codes, owner, len(kinds) * len(sequences))  # one pass for all kinds
     out = {}
-    for kind in ("pitch_classes", "intervals") if transposed else ("pitch_classes",):
-        sketches = [sketch(shingles(sequence, kind == "intervals")) for sequence in sequences]
-        kept = sorted((s for s in sketches if s[1] >= MIN_SHINGLES), key=lambda s: s[1], reverse=True)[:MAX_PARTS]
-        out[kind] = np.stack([values for values, _ in kept]) if kept else np.zeros((0, BINS), np.uint16)
+    for k, kind in enumerate(kinds):
+        mine = slice(k * len(sequences), (k + 1) * len(sequences))
+        comparable = [i for i in np.argsort(-distinct[mine], kind="stable") if distinct[mine][i] >= MIN_SHINGLES]
+        out[kind] = values[mine][comparable[:MAX_PARTS]] if comparable else np.zeros((0, BINS), np.uint16)
     return out
 
 
@@ -163,7 +197,8 @@ def candidate_pairs(parts: np.ndarray, owner: np.ndarray) -> np.ndarray:
         return np.zeros((0, 2), np.int64)
     pairs = np.sort(np.concatenate(found), axis=1)
     pairs = pairs[owner[pairs[:, 0]] != owner[pairs[:, 1]]]
-    return np.unique(pairs, axis=0)
+    keys = np.unique(pairs[:, 0].astype(np.int64) * len(parts) + pairs[:, 1])  # in the order of the rows
+    return np.stack([keys // len(parts), keys % len(parts)], axis=1)
 
 
 def pair_similarity(parts: np.ndarray, pairs: np.ndarray, chunk: int = 65536) -> np.ndarray:

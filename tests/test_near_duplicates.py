@@ -114,3 +114,24 @@ def test_sketches_estimate_jaccard_and_buckets_pair_only_similar_parts():
     assert abs(similar[0] - 0.5) < 0.15 and similar[1] < 0.05
     pairs = candidate_pairs(parts, owner=np.arange(3))
     assert [0, 1] in pairs.tolist() and [0, 2] not in pairs.tolist() and [1, 2] not in pairs.tolist()
+
+
+def test_a_file_sketched_in_one_pass_equals_its_parts_sketched_one_by_one():
+    from pianorbm.curate.file_curation import parse_song
+    from pianorbm.curate.near_duplicates import (MAX_PARTS, MIN_SHINGLES, file_signatures, part_sequences,
+                                                 shingles)
+
+    if not POP909.is_dir():
+        pytest.skip(f"{POP909} not found (it lives beside the checkout, as in CI)")
+    song, _ = parse_song((POP909 / "002" / "002.mid").read_bytes())
+    notes = song.notes
+    pitch, onset = notes.pitch, notes.onset / song.ticks_per_beat
+    part = notes.track.astype(np.int64) * 16 + notes.channel
+    batched = file_signatures(pitch, onset, part, transposed=True)
+    sequences = part_sequences(pitch, onset, part)
+    assert len(sequences) >= 3  # several parts and the skyline: an n-gram across two parts would show
+    for kind in ("pitch_classes", "intervals"):
+        one_by_one = [sketch(shingles(sequence, kind == "intervals")) for sequence in sequences]
+        kept = sorted((s for s in one_by_one if s[1] >= MIN_SHINGLES), key=lambda s: s[1], reverse=True)[:MAX_PARTS]
+        assert len(kept) >= 2
+        assert np.array_equal(batched[kind], np.stack([values for values, _ in kept]))
