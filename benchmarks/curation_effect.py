@@ -193,16 +193,15 @@ def sample_statistics(samples: Path, data: dict) -> dict:
     return {**statistics, "within_data_range": compare(statistics, data)["within_data_range"]}
 
 
-def paired_differences(runs: dict) -> dict:
+def paired_differences(runs: dict) -> tuple[dict[int, dict], dict | None]:
     """Curated minus raw on the same test frames, seed by seed (`pianorbm compare`'s paired bootstrap),
-    and, with more than one seed, averaged over the seeds (key "mean")."""
+    and, with more than one seed, averaged over the seeds (else None)."""
     from pianorbm.model.compare import compare_run_pairs, compare_runs
 
     seeds = sorted({seed for arm, seed in runs if (("curated", seed) in runs and ("raw", seed) in runs)})
-    differences = {seed: compare_runs(runs[("curated", seed)], runs[("raw", seed)]) for seed in seeds}
-    if len(seeds) > 1:
-        differences["mean"] = compare_run_pairs([(runs[("curated", seed)], runs[("raw", seed)]) for seed in seeds])
-    return differences
+    pairs = [(runs[("curated", seed)], runs[("raw", seed)]) for seed in seeds]
+    return ({seed: compare_runs(*pair) for seed, pair in zip(seeds, pairs)},
+            compare_run_pairs(pairs) if len(pairs) > 1 else None)
 
 
 def _interval(figure: dict, name: str, scale: float = 1.0) -> str:
@@ -237,7 +236,7 @@ def _difference(entry: dict, scale: float = 1.0) -> str:
 
 def _verdict(differences: dict[int, dict], figure: str, lower_is_better: bool) -> str:
     """Which arm each seed's paired interval favours, or that it cannot tell."""
-    said, differences = [], {seed: result for seed, result in differences.items() if seed != "mean"}
+    said = []
     for seed, result in differences.items():
         low, high = result[figure]["ci95"]
         if high < 0 or low > 0:
@@ -250,8 +249,8 @@ def _verdict(differences: dict[int, dict], figure: str, lower_is_better: bool) -
     return "the seeds disagree (" + ", ".join(f"seed {seed}: {w}" for seed, w in zip(differences, said)) + ")"
 
 
-def report(counts: dict, results: dict, data_statistics: dict, differences: dict, out: Path,
-           missing: list[tuple[str, int]]) -> None:
+def report(counts: dict, results: dict, data_statistics: dict, differences: dict[int, dict], mean: dict | None,
+           out: Path, missing: list[tuple[str, int]]) -> None:
     lines = ["# The curation effect: a mixed corpus, raw and curated to piano-only", "",
              f"Measured by `python benchmarks/curation_effect.py` ({time.strftime('%Y-%m-%d')}). "
              f"Test: the first {counts['piano_test_pieces']} pieces by name ({counts['piano_test_songs']} songs) of "
@@ -286,13 +285,14 @@ def report(counts: dict, results: dict, data_statistics: dict, differences: dict
         lines += ["", "Curated minus raw, paired on the same frames (negative NLL: curated better):", "",
                   "| seed | test NLL (AIS) | reverse AIS | expected accuracy (points) | keys p > 1/2 (points) |",
                   "|---:|---|---|---|---|"]
-        for seed, result in differences.items():
-            lines.append(f"| {'mean of the seeds' if seed == 'mean' else seed} | {_difference(result['nll'])} | {_difference(result['nll_reverse'])} | "
+        rows = [*differences.items()] + ([("mean of the seeds", mean)] if mean else [])
+        for seed, result in rows:
+            lines.append(f"| {seed} | {_difference(result['nll'])} | {_difference(result['nll_reverse'])} | "
                          f"{_difference(result['accuracy'], 100)} | {_difference(result['accuracy_likely_keys'], 100)} |")
         lines += ["", f"- Test NLL: {_verdict(differences, 'nll', True)}; expected accuracy: "
                       f"{_verdict(differences, 'accuracy', False)}; keys p > 1/2: "
                       f"{_verdict(differences, 'accuracy_likely_keys', False)}."]
-        if "mean" in differences:
+        if mean:
             lines.append("- Mean of the seeds: the per-frame differences averaged over the seeds; its interval is "
                          "over test pieces only (with two seeds, the spread between seeds is shown by their rows, "
                          "not estimated).")
@@ -353,7 +353,7 @@ def main() -> None:
         return
     results = evaluate_and_sample(runs, records)
     missing = [key for key in run_folders(args.work, args.seeds) if key not in runs]
-    report(counts, results, piano_test_statistics(records["piano"]), paired_differences(runs), args.out, missing)
+    report(counts, results, piano_test_statistics(records["piano"]), *paired_differences(runs), args.out, missing)
 
 
 if __name__ == "__main__":

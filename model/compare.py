@@ -58,38 +58,33 @@ def _paired(run_a: Path, run_b: Path, split: str, order=None) -> tuple[dict, dic
     return a, b
 
 
-def _summary(differences: dict, a: dict, split: str, seed: int) -> dict:
-    lengths = a["lengths"].tolist()
-    groups = a.get("groups")  # versions of one song resampled together (evaluations since 2026-12-05)
-    result = {"split": split, "frames": int(sum(lengths)), "pieces": len(lengths),
+def compare_run_pairs(pairs: list[tuple[Path, Path]], split: str = "test", seed: int = 0) -> dict:
+    """A minus B for each figure every evaluation holds, averaged over the (A, B) pairs (e.g. one per
+    training seed) frame by frame: {figure: {"mean", "ci95"}}, plus the frames, pieces and pairs
+    compared. The interval is over pieces only: it holds the runs fixed."""
+    if not pairs:
+        raise ComparisonError("no pair of runs to compare")
+    aligned = [_paired(*pairs[0], split)]
+    order = aligned[0][0].get("pieces")
+    aligned += [_paired(run_a, run_b, split, order) for run_a, run_b in pairs[1:]]
+    lengths = aligned[0][0]["lengths"]
+    if any(not np.array_equal(a["lengths"], lengths) for a, _ in aligned):
+        raise ComparisonError("the pairs were evaluated on different pieces: evaluate all with the same --pieces")
+    groups = aligned[0][0].get("groups")  # versions of one song resampled together (evaluations since 2026-12-05)
+    result = {"split": split, "frames": int(lengths.sum()), "pieces": len(lengths), "pairs": len(pairs),
               "groups": len(set(groups.tolist())) if groups is not None else len(lengths)}
-    for figure, values in differences.items():
-        result[figure] = per_frame_mean(values, lengths, seed, groups)
+    for figure in FIGURES:
+        if all(figure in a and figure in b for a, b in aligned):
+            differences = np.mean([a[figure] - b[figure] for a, b in aligned], axis=0)
+            result[figure] = per_frame_mean(differences, lengths.tolist(), seed, groups)
     return result
 
 
 def compare_runs(run_a: Path, run_b: Path, split: str = "test", seed: int = 0) -> dict:
-    """Run A minus run B for each figure both evaluations hold: {figure: {"mean", "ci95"}}, plus the
-    frames and pieces compared. Pairs the frames piece by piece (evaluations that name their pieces may
-    list them in different orders); refuses evaluations of different pieces."""
-    a, b = _paired(run_a, run_b, split)
-    return _summary({figure: a[figure] - b[figure] for figure in FIGURES if figure in a and figure in b}, a,
-                    split, seed)
-
-
-def compare_run_pairs(pairs: list[tuple[Path, Path]], split: str = "test", seed: int = 0) -> dict:
-    """A minus B averaged over several (A, B) pairs (e.g. one per training seed), frame by frame, as
-    ``compare_runs`` gives it for one pair. The interval is over pieces only: it holds the seeds fixed."""
-    if not pairs:
-        raise ComparisonError("no pair of runs to compare")
-    first, _ = _paired(*pairs[0], split)
-    order = first.get("pieces")
-    aligned = [_paired(run_a, run_b, split, order) for run_a, run_b in pairs]
-    if any(not np.array_equal(a["lengths"], aligned[0][0]["lengths"]) for a, _ in aligned):
-        raise ComparisonError("the pairs were evaluated on different pieces: evaluate all with the same --pieces")
-    figures = [f for f in FIGURES if all(f in a and f in b for a, b in aligned)]
-    differences = {f: np.mean([a[f] - b[f] for a, b in aligned], axis=0) for f in figures}
-    return {**_summary(differences, aligned[0][0], split, seed), "pairs": len(pairs)}
+    """Run A minus run B, frame by frame: ``compare_run_pairs`` of the one pair. Pairs the frames
+    piece by piece (evaluations that name their pieces may list them in different orders); refuses
+    evaluations of different pieces."""
+    return compare_run_pairs([(run_a, run_b)], split, seed)
 
 
 def comparison_table(result: dict, name_a: str, name_b: str) -> str:
